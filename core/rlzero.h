@@ -279,6 +279,29 @@ int rz_spec_int_list(const rz_spec *s, const char *key, const char *def, long lo
 /* ======================================================= agents
  * (section owned by the agents work: sampler, rollouts, GRPO, SFT, evaluation) */
 
+/* --------------------------------------------------------------- agents: SFT */
+
+/* A packed supervised batch: row i is <bos> prompt completion <eos>, right-padded with
+ * <pad>; position t predicts targets[i, t]; weights are 1 on completion tokens (and the
+ * closing <eos>) only. */
+typedef struct {
+    int B, T;
+    int *tokens;    /* (B, T) */
+    int *targets;   /* (B, T) */
+    float *weights; /* (B, T) */
+    int count;      /* tokens that carry loss */
+} rz_sft_batch;
+
+/* prompts may be NULL (plain text: every token learned). truncate != 0 cuts examples
+ * longer than context + 1 tokens instead of refusing them. */
+int rz_sft_batch_build(rz_sft_batch *b, const rz_tokenizer *tok, const char *const *prompts,
+                       const char *const *completions, int n, int context, int truncate,
+                       rz_error *err);
+void rz_sft_batch_free(rz_sft_batch *b);
+/* zero_grad, weighted cross-entropy forward/backward, one AdamW update. */
+int rz_sft_step(rz_transformer *m, const rz_adamw_config *opt, long step, const rz_sft_batch *b,
+                float *loss, float *grad_norm, rz_error *err);
+
 #ifdef __cplusplus
 }
 #endif
