@@ -279,6 +279,85 @@ int rz_spec_int_list(const rz_spec *s, const char *key, const char *def, long lo
 /* ======================================================= agents
  * (section owned by the agents work: sampler, rollouts, GRPO, SFT, evaluation) */
 
+/* ------------------------------------------------------- GRPO objective
+ * Pure math over arrays (agents/objective.c): the trainer computes per-token log-probs
+ * with the model, asks for d loss / d logp here, then backpropagates through the model.
+ * Formulas: DESIGN.md, "GRPO". Everything is computed in double internally. */
+
+enum { RZ_EST_GRPO = 0, RZ_EST_RLOO = 1 };                         /* advantage estimator */
+enum { RZ_SCALE_GROUP = 0, RZ_SCALE_BATCH = 1, RZ_SCALE_NONE = 2 }; /* advantage scale */
+enum { RZ_AGG_GRPO = 0, RZ_AGG_TOKEN = 1, RZ_AGG_DR_GRPO = 2 };    /* loss aggregation */
+enum { RZ_KL_K3 = 0, RZ_KL_K1 = 1 };                                /* KL estimator */
+
+/* Advantages of N rewards in N / G groups of G consecutive entries (N % G == 0).
+ *   GRPO: A_i = (r_i - mean_group) / (std + 1e-4), std by `scale`:
+ *         RZ_SCALE_GROUP the group's std, RZ_SCALE_BATCH the std over all N rewards (the
+ *         mean stays the group's), RZ_SCALE_NONE no division (Dr. GRPO).
+ *   RLOO: A_i = r_i - mean_{j != i} r_j (needs G >= 2), then divided the same way by
+ *         `scale` (RZ_SCALE_NONE gives classic RLOO).
+ * std is the unbiased sample std (divides by G - 1, or N - 1 for batch), as TRL's
+ * torch.std; a set of one reward has std 0. A group whose rewards all agree gets exactly 0. */
+int rz_advantages(float *adv /* (N) */, const float *rewards /* (N) */, int N, int G,
+                  int estimator, int scale, rz_error *err);
+
+typedef struct {
+    float eps_low, eps_high; /* clip rho to [1 - eps_low, 1 + eps_high] */
+    float beta;              /* KL coefficient; 0 needs no reference log-probs */
+    int kl;                  /* RZ_KL_* */
+    int agg;                 /* RZ_AGG_* */
+    int max_len;             /* L_max for RZ_AGG_DR_GRPO; 0 = T */
+    /* Normalisers of the whole batch when one batch is split into several calls (mini- or
+     * micro-batches): seqs_total sequences (grpo, dr_grpo) and tokens_total masked tokens
+     * (token). Then the per-call losses and gradients add up to the whole batch's.
+     * 0 = this call's own N and sum(mask). */
+    int seqs_total;
+    double tokens_total;
+} rz_objective;
+
+/* TRL's current GRPOConfig defaults: eps_low = eps_high = 0.2 (epsilon_high defaults to
+ * epsilon), beta = 0 (no reference model; recent work found the KL term unnecessary for
+ * rule-verified rewards), k3, token aggregation (TRL's default loss_type "dapo":
+ * normalised by the active tokens of the whole batch), max_len 0 (= T), totals 0. */
+void rz_objective_default(rz_objective *o);
+
+/* Statistics of one call. loss is this call's share of the batch loss (the per-call values
+ * add up under seqs_total/tokens_total); the others are means over this call's masked
+ * tokens (weight by `tokens` to combine calls). Fractions follow TRL: clip_low counts
+ * rho < 1 - eps_low with A < 0, clip_high rho > 1 + eps_high with A > 0, clip_frac
+ * either; exactly these tokens get no surrogate gradient. kl_mean is 0 without ref_logp.
+ * With no masked token the fractions are 0 and the ratio figures 1. */
+typedef struct {
+    double loss;
+    double kl_mean;
+    double clip_low_frac, clip_high_frac, clip_frac;
+    double ratio_mean, ratio_min, ratio_max;
+    double tokens; /* sum(mask) of this call */
+} rz_objective_stats;
+
+/* The clipped surrogate over N sequences x T positions:
+ *   rho_it = exp(logp - old_logp), KL_it per o->kl against ref_logp,
+ *   l_it   = min(rho*A_i, clip(rho, 1-eps_low, 1+eps_high)*A_i) - beta*KL_it,
+ *   loss   = -(aggregate of l over mask) per o->agg.
+ * mask (N, T) in {0, 1} marks the completion tokens that count; ref_logp may be NULL when
+ * beta == 0. Writes (not accumulates) dlogp = d loss / d logp, 0 where mask is 0.
+ * st may be NULL. RZ_ERR_ARG names a bad argument; RZ_ERR_NONFINITE the first masked
+ * token whose loss term is NaN/Inf. */
+int rz_objective_loss(const rz_objective *o, int N, int T, const float *logp /* (N, T) */,
+                      const float *old_logp /* (N, T) */, const float *ref_logp /* (N, T) or NULL */,
+                      const float *adv /* (N) */, const float *mask /* (N, T) */,
+                      float *dlogp /* (N, T) */, rz_objective_stats *st, rz_error *err);
+
+/* DAPO's soft overlong punishment of a completion of len tokens: 0 when
+ * len <= max_len - cache, then linear down to -1 at len == max_len, -1 beyond.
+ * cache is clamped to [0, max_len] (cache 0: a step from 0 to -1 past max_len). */
+float rz_overlong_penalty(int len, int max_len, int cache);
+
+/* Dynamic sampling's group filter: keep[g] = 1 when the G rewards of group g do not all
+ * agree (exact comparison), else 0. Returns how many are kept, or -1 when N <= 0, G <= 0
+ * or N % G != 0 (keep untouched). */
+int rz_groups_informative(uint8_t *keep /* (N / G) */, const float *rewards /* (N) */, int N,
+                          int G);
+
 /* --------------------------------------------------------------- agents: SFT */
 
 /* A packed supervised batch: row i is <bos> prompt completion <eos>, right-padded with

@@ -149,7 +149,7 @@ static json_t *to_json(lua_State *L, int idx, int depth)
         json_t *o = json_object();
         lua_pushnil(L);
         while (lua_next(L, idx)) {
-            const char *k;
+            const char *k = "";
             char num[32];
             if (lua_type(L, -2) == LUA_TSTRING) k = lua_tostring(L, -2);
             else if (lua_isinteger(L, -2)) {
