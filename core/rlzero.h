@@ -213,7 +213,8 @@ int rz_sampling_check(const rz_sampling *s, rz_error *err);
  * highest-probability tokens whose mass >= top_p, always >= 1 token), then min-p (drop
  * tokens with p < min_p * p_max); the survivors are renormalised and one rz_rng_uniform
  * draws among them. Ties in probability are ordered by id (lower first), so the result is
- * deterministic. Masked logits (-INFINITY), and tokens whose probability underflows to 0,
+ * deterministic; greedy (T = 0) consumes no randomness, any other draw exactly one
+ * uniform. Masked logits (-INFINITY), and tokens whose probability underflows to 0,
  * are never drawn. *logp (if not NULL) gets the log-probability of the drawn token under
  * the unfiltered softmax(logits / T) (T = 0: under softmax(logits)), which is what the
  * policy-gradient ratio uses. scratch holds at least 2*V floats.
