@@ -193,6 +193,36 @@ float rz_adamw_lr(const rz_adamw_config *cfg, long step); /* step counts from 0 
 int rz_adamw_step(rz_params *p, const rz_adamw_config *cfg, long step, float *grad_norm,
                   rz_error *err);
 
+/* ---------------------------------------------------------------- sampling */
+
+/* Knobs for drawing one token. temperature 0 = greedy (argmax, lowest id on ties);
+ * top_k 0 = off; top_p 1 = off; min_p 0 = off. */
+typedef struct {
+    float temperature;
+    int top_k;
+    float top_p;
+    float min_p;
+} rz_sampling;
+
+void rz_sampling_default(rz_sampling *s); /* 1, 0, 1, 0 */
+/* Names the bad field: temperature >= 0 and finite, top_k >= 0, 0 < top_p <= 1,
+ * 0 <= min_p < 1. */
+int rz_sampling_check(const rz_sampling *s, rz_error *err);
+/* Draws a token from logits (V). With p = softmax(logits / T), filters apply in the order
+ * top-k, then top-p on the renormalised top-k distribution (the smallest set of
+ * highest-probability tokens whose mass >= top_p, always >= 1 token), then min-p (drop
+ * tokens with p < min_p * p_max); the survivors are renormalised and one rz_rng_uniform
+ * draws among them. Ties in probability are ordered by id (lower first), so the result is
+ * deterministic; greedy (T = 0) consumes no randomness, any other draw exactly one
+ * uniform. Masked logits (-INFINITY), and tokens whose probability underflows to 0,
+ * are never drawn. *logp (if not NULL) gets the log-probability of the drawn token under
+ * the unfiltered softmax(logits / T) (T = 0: under softmax(logits)), which is what the
+ * policy-gradient ratio uses. scratch holds at least 2*V floats.
+ * Returns the token id, or -1 when V < 1 or V > 2^24, the knobs fail rz_sampling_check,
+ * a logit is NaN or +Inf, or every logit is -INFINITY. */
+int rz_sample_token(const float *logits /* (V) */, int V, const rz_sampling *s, rz_rng *rng,
+                    float *scratch /* (2 * V) */, float *logp);
+
 /* --------------------------------------------------------------- tokenizer */
 
 enum { RZ_TOK_PAD = 0, RZ_TOK_BOS = 1, RZ_TOK_EOS = 2 };
