@@ -225,7 +225,7 @@ int rz_tokenizer_decode(const rz_tokenizer *t, const int *ids, int n, char **tex
 
 /* A checkpoint is one msgpack map (format tag, version, kind, config, optional tokenizer,
  * layout table, params / AdamW m / v as bin, step, RNG state, an opaque extra blob for the
- * Lua layer, checksum). It is written to PATH.tmp, fsync'd and renamed over PATH. */
+ * Lua layer, checksum). It is written to PATH.tmp.<pid>, fsync'd and renamed over PATH. */
 typedef struct {
     char kind[16];                    /* "transformer" or "mlp" */
     rz_transformer_config transformer; /* when kind is "transformer" */
