@@ -255,7 +255,7 @@ int rz_tokenizer_decode(const rz_tokenizer *t, const int *ids, int n, char **tex
 
 /* A checkpoint is one msgpack map (format tag, version, kind, config, optional tokenizer,
  * layout table, params / AdamW m / v as bin, step, RNG state, an opaque extra blob for the
- * Lua layer, checksum). It is written to PATH.tmp, fsync'd and renamed over PATH. */
+ * Lua layer, checksum). It is written to PATH.tmp.<pid>, fsync'd and renamed over PATH. */
 typedef struct {
     char kind[16];                    /* "transformer" or "mlp" */
     rz_transformer_config transformer; /* when kind is "transformer" */
@@ -276,6 +276,10 @@ int rz_checkpoint_load(const char *path, rz_checkpoint *ck, rz_error *err);
 void rz_checkpoint_release(rz_checkpoint *ck); /* frees what a load allocated */
 /* Copies loaded values into live params of the same layout (names, shapes checked). */
 int rz_params_copy_from(rz_params *dst, const rz_params *src, int with_optimizer, rz_error *err);
+/* Writes len bytes to PATH.tmp.<pid>, flushes, fsyncs, renames it over path and syncs the
+ * directory. On failure the temporary file is removed, an existing path is left untouched
+ * and the result is RZ_ERR_IO naming path and the system's reason. */
+int rz_write_atomic(const char *path, const void *data, size_t len, rz_error *err);
 
 /* ------------------------------------------------------- envs: name(k=v,...) specs */
 
