@@ -160,7 +160,7 @@ static int search_root(search *s, const void *st, int depth, rz_rng *rng, int *a
 static size_t tt_entries(long max_nodes)
 {
     size_t n = 1024;
-    while (n < (size_t)max_nodes / 2 && n < ((size_t)1 << 22)) n <<= 1;
+    while (n < (size_t)max_nodes / 2 && n < ((size_t)1 << 20)) n <<= 1;
     return n;
 }
 
