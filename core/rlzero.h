@@ -312,7 +312,8 @@ int rz_game_move_count(const rz_game *g, const void *state); /* moves played so 
 void rz_game_returns(const rz_game *g, const void *state, double *returns);
 /* obs (obs_size), from the point of view of the player to move (of the player who would
  * move, at the end), all values finite and in [0, 1]:
- *   tictactoe, connect4: planes "mine", "theirs", "empty" over the cells (3 * cells);
+ *   tictactoe, connect4: planes "mine", "theirs", "empty" over the cells (3 * cells),
+ *        cells row-major (connect4: row 0 at the bottom, cell row*7 + col);
  *   breakthrough: the same three planes, the board turned so that the mover moves up;
  *   nim: each pile in unary (pile i has initial_i entries, the first size_i set) followed
  *        by each pile's size in 4 bits, least significant first (sum(initial) + 4 * piles);

@@ -219,6 +219,42 @@ static void serialization_errors(void)
     rz_game_free(g);
 }
 
+/* One rz_game shared by OpenMP threads, each playout on its own rng stream: the final
+ * histories must equal a serial run's. */
+static void shared_across_threads(const char *spec)
+{
+    enum { N = 64 };
+    rz_game *g = NULL;
+    rz_error err = {0};
+    CHECK_OK(rz_game_create(&g, spec, &err), &err);
+    REQUIRE(g);
+    static char serial[N][1024], parallel[N][1024];
+    for (int pass = 0; pass < 2; pass++) {
+        char (*out)[1024] = pass ? parallel : serial;
+#ifdef _OPENMP
+        _Pragma("omp parallel for schedule(dynamic) if(pass)")
+#endif
+        for (int i = 0; i < N; i++) {
+            unsigned char st[MAXS];
+            uint8_t mask[256];
+            rz_rng rng;
+            rz_rng_stream(&rng, 99, (uint64_t)i, 0, 0);
+            rz_game_reset(g, st);
+            while (!rz_game_is_terminal(g, st)) {
+                int k = (int)rz_rng_below(&rng, (uint64_t)rz_game_legal(g, st, mask)), a = 0;
+                for (a = 0; a < rz_game_num_actions(g); a++)
+                    if (mask[a] && k-- == 0) break;
+                rz_game_apply(g, st, a, NULL);
+            }
+            rz_game_serialize(g, st, out[i], sizeof out[i]);
+        }
+    }
+    int same = 1;
+    for (int i = 0; i < N; i++) same &= strcmp(serial[i], parallel[i]) == 0;
+    CHECKF(same, "%s: parallel playouts differ from serial ones", spec);
+    rz_game_free(g);
+}
+
 int main(void)
 {
     registry_and_specs();
@@ -232,5 +268,7 @@ int main(void)
     simulate("breakthrough", 1000, 7);
     simulate("breakthrough(size=5)", 1000, 8);
     simulate("breakthrough(size=8)", 200, 9);
+    shared_across_threads("connect4");
+    shared_across_threads("breakthrough");
     return test_done("test_games");
 }
