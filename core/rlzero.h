@@ -310,6 +310,98 @@ int rz_spec_int_list(const rz_spec *s, const char *key, const char *def, long lo
 /* ======================================================= envs: games
  * (section owned by the games work) */
 
+/* A game with its parameters: immutable after create, so one rz_game may be shared by
+ * OpenMP threads. Specs: "tictactoe", "connect4", "nim(piles=3;5;7)" (up to 8 piles of
+ * 1..15; normal play: taking the last object wins), "breakthrough(size=6)" (5..8).
+ *
+ * A state is a plain struct of rz_game_state_size() bytes owned by the caller (clone =
+ * memcpy), with no pointers inside; equal move histories give bitwise-equal states.
+ * Players are 0 (moves first) and 1, strictly alternating.
+ *
+ * Actions: tictactoe, the cell row*3 + col (9); connect4, the column 0..6 (7);
+ * nim, pile * M + take - 1 where M is the largest initial pile (piles * M actions);
+ * breakthrough(size=n), (row*n + col)*3 + d for the piece on (row, col) moving forward
+ * diagonally to col-1 (d = 0), straight (d = 1) or diagonally to col+1 (d = 2), where
+ * forward is row+1 for player 0 and row-1 for player 1. */
+typedef struct rz_game rz_game;
+
+/* An unknown name or parameter is RZ_ERR_ARG naming it and listing the allowed ones. */
+int rz_game_create(rz_game **out, const char *spec, rz_error *err);
+void rz_game_free(rz_game *g);
+const char *rz_game_name(const rz_game *g); /* canonical spec, with every parameter */
+int rz_game_num_actions(const rz_game *g);
+int rz_game_obs_size(const rz_game *g);
+int rz_game_max_moves(const rz_game *g);     /* no game lasts longer */
+size_t rz_game_state_size(const rz_game *g); /* bytes; clone = memcpy of this many */
+void rz_game_reset(const rz_game *g, void *state);
+int rz_game_current_player(const rz_game *g, const void *state); /* 0 or 1; -1 when terminal */
+/* mask (num_actions): 1 for a legal action; returns their count (0 when terminal). */
+int rz_game_legal(const rz_game *g, const void *state, uint8_t *mask);
+/* An out-of-range or illegal action, or a terminal state, is RZ_ERR_ILLEGAL and leaves the
+ * state unchanged. */
+int rz_game_apply(const rz_game *g, void *state, int action, rz_error *err);
+int rz_game_is_terminal(const rz_game *g, const void *state);
+int rz_game_move_count(const rz_game *g, const void *state); /* moves played so far */
+/* returns (2): +1 for the winner, -1 for the loser, 0 0 for a draw or an unfinished game. */
+void rz_game_returns(const rz_game *g, const void *state, double *returns);
+/* obs (obs_size), from the point of view of the player to move (of the player who would
+ * move, at the end), all values finite and in [0, 1]:
+ *   tictactoe, connect4: planes "mine", "theirs", "empty" over the cells (3 * cells),
+ *        cells row-major (connect4: row 0 at the bottom, cell row*7 + col);
+ *   breakthrough: the same three planes, the board turned so that the mover moves up;
+ *   nim: each pile in unary (pile i has initial_i entries, the first size_i set) followed
+ *        by each pile's size in 4 bits, least significant first (sum(initial) + 4 * piles);
+ *        nim is impartial, so the mover does not matter. */
+void rz_game_observe(const rz_game *g, const void *state, float *obs);
+/* A human-readable board. Like snprintf: writes at most cap bytes (NUL included) and
+ * returns the length of the full text. */
+int rz_game_render(const rz_game *g, const void *state, char *buf, size_t cap);
+/* The move history as actions in decimal separated by one space ("3 3 4"; "" at the
+ * start); snprintf-like return. */
+int rz_game_serialize(const rz_game *g, const void *state, char *buf, size_t cap);
+/* The inverse: replays the history from the start. Anything but decimal numbers separated
+ * by white space is RZ_ERR_FORMAT, an illegal move RZ_ERR_ILLEGAL (naming the move and its
+ * position); on error the state is left unchanged. */
+int rz_game_deserialize(const rz_game *g, void *state, const char *text, rz_error *err);
+/* The registered game names (up to cap of them); returns how many there are. */
+int rz_games_list(const char **names, int cap);
+
+/* Exact value of a state for the player to move by alpha-beta search with a transposition
+ * table, for small games and end games. value: +1 win, 0 draw, -1 loss; plies (may be
+ * NULL): for a win or a loss, the number of moves until the end when the winner hurries and
+ * the loser delays, 0 for a draw; best_action (may be NULL): an optimal action (-1 at a
+ * terminal state).
+ * More than max_nodes nodes is RZ_ERR_STATE (outputs untouched). Thread-safe. */
+int rz_game_solve(const rz_game *g, const void *state, long max_nodes, int *value, int *plies,
+                  int *best_action, rz_error *err);
+
+/* Reference players, for evaluation:
+ *   "random"                 uniform among the legal actions;
+ *   "minimax(max_nodes=N)"   exact search (rz_game_solve, default N = 10000000), uniform
+ *                            among the optimal actions (fastest win, slowest loss); for
+ *                            small games: tictactoe, small nim, connect4 end games;
+ *   "nim"                    the XOR rule (nim only): uniform among the moves that leave
+ *                            XOR 0, uniform among all legal moves when there is none;
+ *   "alphabeta(depth=4)"     depth-limited negamax with alpha-beta (games with a heuristic:
+ *                            connect4, breakthrough; depth 1..20): exact scores at terminal
+ *                            states (faster wins preferred), the game's heuristic at the
+ *                            horizon, uniform among the root actions of equal best score.
+ *                            connect4: 4 * (my threats - their threats) + (my stones -
+ *                            their stones in the centre column), a threat being an empty
+ *                            cell that would complete four; breakthrough: 10 * (my pieces -
+ *                            theirs) + (my rows advanced - theirs) + a bonus for pieces
+ *                            two rows or less from the goal.
+ * rz_player_act is deterministic given the rng state and does not depend on earlier calls.
+ * A player holds scratch memory (minimax: its transposition table): use one player per
+ * thread. The game must outlive the player. */
+typedef struct rz_player rz_player;
+
+int rz_player_create(rz_player **out, const rz_game *g, const char *spec, rz_error *err);
+void rz_player_free(rz_player *p);
+const char *rz_player_name(const rz_player *p); /* canonical spec */
+/* A terminal state is RZ_ERR_ILLEGAL. */
+int rz_player_act(rz_player *p, const void *state, rz_rng *rng, int *action, rz_error *err);
+
 /* ======================================================= agents
  * (section owned by the agents work: sampler, rollouts, GRPO, SFT, evaluation) */
 
