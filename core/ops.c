@@ -14,7 +14,7 @@
 void rz_logprob_forward(float *logp, float *entropy, const float *logits, const int *targets,
                         int N, int V)
 {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if((size_t)N * V >= RZ_PAR_MIN)
     for (int n = 0; n < N; n++) {
         const float *row = logits + (size_t)n * V;
         float mx = -INFINITY;
@@ -45,7 +45,7 @@ void rz_logprob_forward(float *logp, float *entropy, const float *logits, const 
 void rz_logprob_backward(float *dlogits, const float *dlogp, const float *logits,
                          const int *targets, int N, int V)
 {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if((size_t)N * V >= RZ_PAR_MIN)
     for (int n = 0; n < N; n++) {
         const float *row = logits + (size_t)n * V;
         float *drow = dlogits + (size_t)n * V;
@@ -118,7 +118,7 @@ void rz_matmul_rows(float *out, const float *in, const float *w, int N, int IC, 
     /* blocks of output channels keep a slice of W in cache while every row passes by */
     enum { OB = 32 };
     int nblocks = (OC + OB - 1) / OB;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if((size_t)N * IC * OC / 2 >= RZ_PAR_MIN)
     for (int blk = 0; blk < nblocks; blk++) {
         int o0 = blk * OB, o1 = o0 + OB < OC ? o0 + OB : OC;
         for (int n = 0; n < N; n++) {
@@ -135,7 +135,7 @@ void rz_matmul_rows(float *out, const float *in, const float *w, int N, int IC, 
 
 void rz_embedding_forward(float *out, const int *tokens, const float *wte, int N, int C)
 {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if((size_t)N * C >= RZ_PAR_MIN)
     for (int n = 0; n < N; n++)
         memcpy(out + (size_t)n * C, wte + (size_t)tokens[n] * C, (size_t)C * sizeof(float));
 }
@@ -145,7 +145,7 @@ void rz_embedding_backward(float *dwte, const float *dout, const int *tokens, in
     /* Rows sharing a token would race; split by columns instead, rows in order. */
     enum { CB = 16 };
     int nblocks = (C + CB - 1) / CB;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if((size_t)N * C >= RZ_PAR_MIN)
     for (int blk = 0; blk < nblocks; blk++) {
         int c0 = blk * CB, c1 = c0 + CB < C ? c0 + CB : C;
         for (int n = 0; n < N; n++) {
@@ -161,7 +161,7 @@ void rz_embedding_backward(float *dwte, const float *dout, const int *tokens, in
 void rz_rmsnorm_forward(float *out, float *rstd, const float *x, const float *w, int N, int C,
                         float eps)
 {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if((size_t)N * C >= RZ_PAR_MIN)
     for (int n = 0; n < N; n++) {
         const float *xr = x + (size_t)n * C;
         float *o = out + (size_t)n * C;
@@ -177,7 +177,7 @@ void rz_rmsnorm_backward(float *dx, float *dw, const float *dout, const float *x
                          const float *rstd, int N, int C)
 {
     /* dx_j = r w_j dy_j - x_j r^3 / C * sum_i w_i dy_i x_i */
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if((size_t)N * C >= RZ_PAR_MIN)
     for (int n = 0; n < N; n++) {
         const float *xr = x + (size_t)n * C, *g = dout + (size_t)n * C;
         float *d = dx + (size_t)n * C;
@@ -189,7 +189,7 @@ void rz_rmsnorm_backward(float *dx, float *dw, const float *dout, const float *x
     }
     enum { CB = 16 };
     int nblocks = (C + CB - 1) / CB;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if((size_t)N * C >= RZ_PAR_MIN)
     for (int blk = 0; blk < nblocks; blk++) {
         int c0 = blk * CB, c1 = c0 + CB < C ? c0 + CB : C;
         for (int n = 0; n < N; n++) {
@@ -218,7 +218,7 @@ void rz_rope_forward(float *out, const float *x, const int *pos, const float *co
                      const float *sin_t, int N, int NH, int hd)
 {
     int half = hd / 2, C = NH * hd;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if((size_t)N * NH * hd >= RZ_PAR_MIN)
     for (int n = 0; n < N; n++) {
         const float *cs = cos_t + (size_t)pos[n] * half, *sn = sin_t + (size_t)pos[n] * half;
         for (int h = 0; h < NH; h++) {
@@ -237,7 +237,7 @@ void rz_rope_backward(float *dx, const float *dout, const int *pos, const float 
                       const float *sin_t, int N, int NH, int hd)
 {
     int half = hd / 2, C = NH * hd;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if((size_t)N * NH * hd >= RZ_PAR_MIN)
     for (int n = 0; n < N; n++) {
         const float *cs = cos_t + (size_t)pos[n] * half, *sn = sin_t + (size_t)pos[n] * half;
         for (int h = 0; h < NH; h++) {
@@ -293,7 +293,7 @@ void rz_attention_forward(float *out, float *att, const float *q, const float *k
                           int B, int T, int C, int NH)
 {
     int hd = C / NH;
-#pragma omp parallel for collapse(2) schedule(static)
+#pragma omp parallel for collapse(2) schedule(static) if((size_t)B * T * T * C / 2 >= RZ_PAR_MIN)
     for (int b = 0; b < B; b++)
         for (int h = 0; h < NH; h++) {
             size_t base = (size_t)b * T * C + (size_t)h * hd;
@@ -312,7 +312,7 @@ void rz_attention_backward(float *dq, float *dk, float *dv, float *scratch, cons
     int hd = C / NH;
     float scale = 1.0f / sqrtf((float)hd);
     /* Each (b, h) touches only its own head slice of dq, dk, dv: no two threads share a row. */
-#pragma omp parallel for collapse(2) schedule(static)
+#pragma omp parallel for collapse(2) schedule(static) if((size_t)B * T * T * C >= RZ_PAR_MIN)
     for (int b = 0; b < B; b++)
         for (int h = 0; h < NH; h++) {
             size_t base = (size_t)b * T * C + (size_t)h * hd;
@@ -351,7 +351,7 @@ void rz_attention_backward(float *dq, float *dk, float *dv, float *scratch, cons
 
 void rz_swiglu_forward(float *out, const float *gate, const float *up, size_t n)
 {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if(n >= RZ_PAR_MIN)
     for (size_t i = 0; i < n; i++) {
         float g = gate[i];
         out[i] = g / (1.0f + expf(-g)) * up[i];
@@ -361,7 +361,7 @@ void rz_swiglu_forward(float *out, const float *gate, const float *up, size_t n)
 void rz_swiglu_backward(float *dgate, float *dup, const float *dout, const float *gate,
                         const float *up, size_t n)
 {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if(n >= RZ_PAR_MIN)
     for (size_t i = 0; i < n; i++) {
         float g = gate[i];
         float s = 1.0f / (1.0f + expf(-g));
