@@ -297,6 +297,31 @@ int rz_params_copy_from(rz_params *dst, const rz_params *src, int with_optimizer
  * and the result is RZ_ERR_IO naming path and the system's reason. */
 int rz_write_atomic(const char *path, const void *data, size_t len, rz_error *err);
 
+/* ------------------------------------------------ safetensors (Hugging Face interop) */
+
+/* Writes DIR/model.safetensors (every parameter as F32 under its Hugging Face Llama name,
+ * sorted by name; lm_head.weight is omitted when tied, as transformers does) and
+ * DIR/config.json for transformers' LlamaForCausalLM, creating DIR (mkdir -p) if needed.
+ * With a tokenizer (its size must not exceed the vocab) also DIR/rlzero_tokenizer.json:
+ * the character tokenizer is not a Hugging Face tokenizer, so AutoTokenizer cannot load
+ * the directory; the file holds the alphabet, the specials and every piece in id order.
+ * No weight permutation is needed: our RoPE is HF's rotate-half convention. Each file is
+ * written with rz_write_atomic. */
+int rz_transformer_export(const rz_transformer *m, const char *dir, const rz_tokenizer *tok,
+                          rz_error *err);
+/* Builds a model from DIR/config.json and DIR/model.safetensors. Everything is validated
+ * before use: the header length against the file size (and the reference 100 MB limit), the
+ * header JSON, every tensor's dtype, shape and data_offsets (inside the data section, tiling
+ * it without gap or overlap, matching shape x dtype size), every expected tensor present;
+ * F16 and BF16 tensors are converted to float. A *.rotary_emb.inv_freq buffer is ignored,
+ * and so is lm_head.weight in a tied model when it equals the embedding; any other unknown
+ * tensor is refused. Errors (RZ_ERR_FORMAT, RZ_ERR_IO) name the file and what is wrong.
+ * config.json must say model_type "llama"; GQA (num_key_value_heads != heads), biases,
+ * rope_scaling and activations other than silu are refused. *out is NULL on failure. */
+int rz_transformer_import(rz_transformer **out, const char *dir, rz_error *err);
+/* Rebuilds the tokenizer an export wrote to DIR/rlzero_tokenizer.json. */
+int rz_tokenizer_import(rz_tokenizer **out, const char *dir, rz_error *err);
+
 /* ------------------------------------------------------- envs: name(k=v,...) specs */
 
 /* "countdown(numbers=4,max_target=100)", "connect4", "nim(piles=3;5;7)": a name and up to
