@@ -183,7 +183,7 @@ enum { T_THINK, T_ETHINK, T_ANSWER, T_EANSWER };
 /* The tag starting at s[i], or -1. */
 static int tag_at(const char *s, size_t len, size_t i)
 {
-    if (s[i] != '<') return -1;
+    if (i >= len || s[i] != '<') return -1;
     for (int t = 0; t < 4; t++) {
         size_t n = strlen(TAGS[t]);
         if (len - i >= n && memcmp(s + i, TAGS[t], n) == 0) return t;

@@ -222,7 +222,7 @@ static int eval_item(const void *state, rz_rng *rng, char *prompt, char *answer,
     for (int attempt = 0; attempt < 1000; attempt++) {
         char prog[RZ_TASK_TEXT] = "";
         size_t used = 0;
-        int depth = 0, nops = 0;
+        int depth = 0, nops = 0, last_swap = 0;
         /* A random valid program: every push must later be consumed by a binary op, so a
          * push is allowed only while depth <= ops left; it ends at one value. */
         while (nops < r->ops || depth > 1) {
@@ -235,11 +235,12 @@ static int eval_item(const void *state, rz_rng *rng, char *prompt, char *answer,
             if (depth < 4 && depth <= left) cand[nc++] = lit, cand[nc++] = lit;
             if (depth >= 2) cand[nc++] = "+", cand[nc++] = "-", cand[nc++] = "*";
             if (r->words && depth >= 1 && depth < 4 && depth < left) cand[nc++] = "dup";
-            if (r->words && depth >= 2) cand[nc++] = "swap";
+            if (r->words && depth >= 2 && !last_swap) cand[nc++] = "swap"; /* never a no-op pair */
             if (r->words && depth >= 2 && depth < 4 && depth < left) cand[nc++] = "over";
             if (nc == 0) break;
             const char *w = cand[rz_rng_below(rng, (uint64_t)nc)];
             used = append(prog, used, w);
+            last_swap = strcmp(w, "swap") == 0;
             if (w == lit || strcmp(w, "dup") == 0 || strcmp(w, "over") == 0) depth++;
             if (w[0] == '+' || w[0] == '-' || w[0] == '*') depth--, nops++;
         }

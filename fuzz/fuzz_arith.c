@@ -1,4 +1,4 @@
-/* fuzz_arith.c: libFuzzer target for the arith grader (see fuzz_env.h). */
-#include "fuzz_env.h"
+/* fuzz_arith.c: libFuzzer target for the arith grader (see harness.h). */
+#include "harness.h"
 
 FUZZ_ENV("arith")

@@ -1,6 +1,6 @@
 /* test_env_arith.c: arith items are right (checked by an independent oracle) and graded
  * exactly; digits and ops are honoured. */
-#include "test_env.h"
+#include "env_cases.h"
 
 #define W(a) "<think>ok</think><answer>" a "</answer>"
 

@@ -1,6 +1,6 @@
 /* test_env_countdown.c: each number used exactly once, exact rational evaluation,
  * bounded parsing, and generated items that are solvable. */
-#include "test_env.h"
+#include "env_cases.h"
 
 #define W(a) "<think>ok</think><answer>" a "</answer>"
 

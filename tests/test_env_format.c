@@ -1,6 +1,6 @@
 /* test_env_format.c: the rules every task shares (extraction, format, language), the
  * registry API and its errors, reproducible items and the split. Uses arith as the task. */
-#include "test_env.h"
+#include "env_cases.h"
 
 static void test_rules(void)
 {

@@ -1,5 +1,5 @@
 /* test_env_linear.c: solutions checked by substitution, equivalent forms accepted. */
-#include "test_env.h"
+#include "env_cases.h"
 
 #define W(a) "<think>ok</think><answer>" a "</answer>"
 

@@ -1,7 +1,7 @@
 /* test_env_random.c: a random simulation over thousands of random items and completions
  * for every task: rewards in range, grading deterministic, items reproducible from
  * (seed, split, index), references right, and train/test disjoint in index and content. */
-#include "test_env.h"
+#include "env_cases.h"
 
 static const char *const SPECS[] = {
     "arith", "arith(digits=1,test_size=50)", "countdown", "countdown(numbers=6,max_number=100)",
@@ -17,6 +17,18 @@ static size_t random_completion(rz_rng *rng, const char *answer, char *buf, size
                                          "\xd1\x8d", "\xff", "dup", "to"};
     static const char alphabet[] = "0123456789+-*/=()x. ,?:abcdefghijklmnopqrstuvwxyz";
     size_t n = 0;
+    if (cap >= 64 && rz_rng_below(rng, 2)) { /* half the time: well-formed, with a right or mutated answer */
+        char inner[300];
+        size_t k = random_completion(rng, answer, inner, sizeof inner / 2);
+        inner[k] = '\0';
+        int mutate = (int)rz_rng_below(rng, 3), l = (int)strlen(answer);
+        char ans[300];
+        snprintf(ans, sizeof ans, "%s", answer);
+        if (mutate == 1 && l) ans[rz_rng_below(rng, (uint64_t)l)] = alphabet[rz_rng_below(rng, 12)];
+        if (mutate == 2) snprintf(ans, sizeof ans, "%s%c", answer, alphabet[rz_rng_below(rng, 12)]);
+        int w = snprintf(buf, cap, "<think>%s</think><answer>%s</answer>", inner, ans);
+        return w < 0 ? 0 : (size_t)w < cap ? (size_t)w : cap - 1;
+    }
     int parts = (int)rz_rng_below(rng, 14);
     for (int p = 0; p < parts; p++) {
         char tmp[300];

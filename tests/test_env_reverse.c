@@ -1,5 +1,5 @@
 /* test_env_reverse.c: the example task of docs/adding-an-env.md. */
-#include "test_env.h"
+#include "env_cases.h"
 
 #define W(a) "<think>ok</think><answer>" a "</answer>"
 

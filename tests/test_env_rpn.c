@@ -1,6 +1,6 @@
 /* test_env_rpn.c: the stack language, rpn_eval (predict the output) and rpn_write (write a
  * program the grader runs), including programs that must fail within their budgets. */
-#include "test_env.h"
+#include "env_cases.h"
 
 #define W(a) "<think>ok</think><answer>" a "</answer>"
 
