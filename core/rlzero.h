@@ -348,6 +348,73 @@ int rz_spec_int_list(const rz_spec *s, const char *key, const char *def, long lo
 /* ======================================================= envs: verifier tasks
  * (section owned by the verifier-environments work) */
 
+/* A verifier task is a one-step episode: an item (prompt + hidden answer) drawn from
+ * (params, seed, split, index), and a grader that scores a completion against it with
+ * separate reward components. The rules (answer extraction, format, language) are
+ * documented in docs/adding-an-env.md and are the same for every task:
+ *
+ *  - A completion longer than RZ_GRADE_MAX_BYTES gets 0 for every component.
+ *  - Answer: the text of the last "<answer>...</answer>" block after the last "</think>"
+ *    (or anywhere when the completion has no think tag at all; nowhere when a "<think>"
+ *    is never closed), trimmed of whitespace. Empty, longer than RZ_ANSWER_MAX_BYTES or
+ *    holding a byte outside printable ASCII/tab/newline: accuracy 0. Numbers compare
+ *    exactly (rationals over int64 with overflow checks; overflow means wrong).
+ *  - format = 1 iff the completion is: optional whitespace, optional "<think>", reasoning,
+ *    "</think>", optional whitespace, "<answer>", a non-empty answer, "</answer>", optional
+ *    whitespace, end; the reasoning and the answer hold none of the four tags; the whole
+ *    text is valid UTF-8 with no control character other than tab, LF, CR.
+ *  - language = the share of letters in the reasoning (text before the last "</think>",
+ *    or before the last "<answer>" when there is none; tags skipped) that belong to the
+ *    prompt's script (ASCII letters vs any other letter; an invalid UTF-8 byte counts as a
+ *    foreign letter). Reasoning with no letters but some non-space text: 1. Reasoning
+ *    that is empty or all whitespace: 0.
+ * Every component lies in [0, 1]. */
+#define RZ_MAX_REWARDS 8
+#define RZ_GRADE_MAX_BYTES 65536
+#define RZ_ANSWER_MAX_BYTES 1024
+enum { RZ_SPLIT_TRAIN = 0, RZ_SPLIT_TEST = 1 };
+
+typedef struct {
+    char *prompt;  /* malloc'd; lowercase ASCII letters, digits, spaces, +-*\/=()x.,?: */
+    char *answer;  /* malloc'd; a reference answer the grader accepts */
+    int64_t index; /* within its split */
+    int split;     /* RZ_SPLIT_TRAIN or RZ_SPLIT_TEST */
+} rz_item;
+
+void rz_item_free(rz_item *it); /* frees the strings and zeroes the item; NULL-safe */
+
+typedef struct {
+    int n;                              /* components filled, in the order below */
+    const char *names[RZ_MAX_REWARDS];  /* "accuracy", "format", "language", then extras */
+    double values[RZ_MAX_REWARDS];      /* each in [0, 1] */
+} rz_rewards;
+
+typedef struct rz_env rz_env;
+
+/* "countdown(numbers=4,max_target=100)". Every task also takes test_size (default 500):
+ * the test split is global indices [0, test_size), the train split [test_size, ...).
+ * Test and train items are also disjoint in content: a prompt belongs to one split by a
+ * fixed hash of its text, so no training prompt ever equals a held-out one.
+ * An unknown env or parameter is RZ_ERR_ARG naming it and listing what is allowed. */
+int rz_env_create(rz_env **out, const char *spec, rz_error *err);
+void rz_env_free(rz_env *e);
+const char *rz_env_name(const rz_env *e); /* canonical spec, every parameter resolved */
+int64_t rz_env_test_size(const rz_env *e);
+/* A pure function of (params, seed, split, index); index >= 0, and < test_size for the
+ * test split. out is filled on success, zeroed otherwise. */
+int rz_env_item(const rz_env *e, uint64_t seed, int split, int64_t index, rz_item *out,
+                rz_error *err);
+/* Never fails on any bytes (completion may be NULL when len is 0); RZ_ERR_ARG only for a
+ * NULL env, item or out. Time is linear in min(len, RZ_GRADE_MAX_BYTES). */
+int rz_env_grade(const rz_env *e, const rz_item *item, const char *completion, size_t len,
+                 rz_rewards *out);
+double rz_rewards_get(const rz_rewards *r, const char *name); /* -1 when absent */
+int rz_envs_list(const char **names, int cap); /* fills up to cap names; returns the count */
+const char *rz_env_describe(const char *name); /* one-line summary and parameters, or NULL */
+/* The share of letters in text that are not ASCII letters (0 when there are none); an
+ * invalid UTF-8 byte counts as a non-ASCII letter. */
+double rz_language_mixing(const char *text, size_t len);
+
 /* ======================================================= envs: games
  * (section owned by the games work) */
 
