@@ -68,6 +68,7 @@ int *lrz_read_tokens(lua_State *L, int idx, const char *what, int V, int *B, int
 
 /* ---- class openers (one per binding file) ---- */
 void lrz_open_model(lua_State *L);
+void lrz_open_env(lua_State *L);
 void lrz_open_train(lua_State *L);
 
 /* Handles that other bindings need to reach. */
@@ -89,5 +90,16 @@ lrz_tokenizer *lrz_tokenizer_check(lua_State *L, int idx);
 lrz_transformer *lrz_transformer_check(lua_State *L, int idx);
 /* Pushes the tokenizer attached to a model (or nil). */
 int lrz_transformer_push_tokenizer(lua_State *L, lrz_transformer *h);
+
+#define LRZ_ENV "rz.env"
+typedef struct {
+    rz_env *env;
+    uint64_t seed; /* items are drawn from (seed, split, index) */
+} lrz_env;
+lrz_env *lrz_env_check(lua_State *L, int idx);
+int lrz_split_arg(lua_State *L, int idx); /* "train" | "test" */
+void lrz_push_item(lua_State *L, const rz_item *it);
+void lrz_read_item(lua_State *L, int idx, rz_item *it, const char *what);
+void lrz_push_rewards(lua_State *L, const rz_rewards *r);
 
 #endif
