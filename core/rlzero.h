@@ -141,10 +141,26 @@ const float *rz_transformer_logits(const rz_transformer *m); /* (B, T, V) */
 int rz_transformer_backward(rz_transformer *m, const float *dlogits /* (B, T, V) */,
                             rz_error *err);
 /* Weighted next-token cross-entropy: loss = -sum(w * logp) / sum(w), where position (b, t)
- * predicts targets[b, t]. With backward != 0 also accumulates its gradient. */
+ * predicts targets[b, t]. With backward != 0 also accumulates its gradient. weights may be
+ * NULL (all 1); a position of weight 0 is ignored, its target may be anything (e.g. -1).
+ * sum(w) == 0 gives loss 0 and no gradient. A non-finite loss is RZ_ERR_NONFINITE. */
 int rz_transformer_loss(rz_transformer *m, const int *tokens /* (B, T) */,
                         const int *targets /* (B, T) */, const float *weights /* (B, T) */,
                         int B, int T, int backward, float *loss, rz_error *err);
+
+/* A KV cache for incremental decoding: `slots` sequences, each up to `len` <= context
+ * positions. A slot is reused by feeding a new sequence from position 0. */
+typedef struct rz_kvcache rz_kvcache;
+int rz_kvcache_create(rz_kvcache **out, const rz_transformer *m, int slots, int len, rz_error *err);
+void rz_kvcache_free(rz_kvcache *c);
+/* Feeds n tokens, one per sequence: tokens[i] at position pos[i] of cache slot slot[i]
+ * (positions 0..pos[i]-1 of that slot must have been fed before); writes logits (n, V).
+ * Rows are independent: any subset of slots may be fed in one call (each slot at most once),
+ * and a row's logits are bit-identical whatever the other rows are. Leaves the activations
+ * of the last rz_transformer_forward untouched. */
+int rz_transformer_decode(rz_transformer *m, rz_kvcache *c, int n, const int *slot /* (n) */,
+                          const int *pos /* (n) */, const int *tokens /* (n) */,
+                          float *logits /* (n, V) */, rz_error *err);
 
 /* --------------------------------------------------------------------- mlp */
 
@@ -192,6 +208,35 @@ float rz_adamw_lr(const rz_adamw_config *cfg, long step); /* step counts from 0 
  * the norm before clipping. `step` counts from 0; bias correction uses step + 1. */
 int rz_adamw_step(rz_params *p, const rz_adamw_config *cfg, long step, float *grad_norm,
                   rz_error *err);
+
+/* ---------------------------------------------------------------- sampling */
+
+/* Knobs for drawing one token. temperature 0 = greedy (argmax, lowest id on ties);
+ * top_k 0 = off; top_p 1 = off; min_p 0 = off. */
+typedef struct {
+    float temperature;
+    int top_k;
+    float top_p;
+    float min_p;
+} rz_sampling;
+
+void rz_sampling_default(rz_sampling *s); /* 1, 0, 1, 0 */
+/* Names the bad field: temperature >= 0 and finite, top_k >= 0, 0 < top_p <= 1,
+ * 0 <= min_p < 1. */
+int rz_sampling_check(const rz_sampling *s, rz_error *err);
+/* Draws a token from logits (V). With p = softmax(logits / T), filters apply in the order
+ * top-k, then top-p on the renormalised top-k distribution (the smallest set of
+ * highest-probability tokens whose mass >= top_p, always >= 1 token), then min-p (drop
+ * tokens with p < min_p * p_max); the survivors are renormalised and one rz_rng_uniform
+ * draws among them. Ties in probability are ordered by id (lower first), so the result is
+ * deterministic. Masked logits (-INFINITY), and tokens whose probability underflows to 0,
+ * are never drawn. *logp (if not NULL) gets the log-probability of the drawn token under
+ * the unfiltered softmax(logits / T) (T = 0: under softmax(logits)), which is what the
+ * policy-gradient ratio uses. scratch holds at least 2*V floats.
+ * Returns the token id, or -1 when V < 1 or V > 2^24, the knobs fail rz_sampling_check,
+ * a logit is NaN or +Inf, or every logit is -INFINITY. */
+int rz_sample_token(const float *logits /* (V) */, int V, const rz_sampling *s, rz_rng *rng,
+                    float *scratch /* (2 * V) */, float *logp);
 
 /* --------------------------------------------------------------- tokenizer */
 

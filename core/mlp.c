@@ -1,0 +1,298 @@
+/* mlp.c: the game policy, an MLP from an observation vector to action logits.
+ *
+ *   h_0 = act(obs @ W_0^T + b_0)             W_0   (hidden, inputs)
+ *   h_l = act(h_{l-1} @ W_l^T + b_l)         W_l   (hidden, hidden), l = 1..layers-1
+ *   logits = h_{L-1} @ W_out^T + b_out       W_out (outputs, hidden)
+ *   logits[b, a] = -INFINITY where mask[b, a] == 0
+ *
+ * Tensors: "mlp.N.weight" / "mlp.N.bias" for the hidden layers, "mlp.out.weight" /
+ * "mlp.out.bias" for the output layer; weights decay, biases do not.
+ *
+ * Initialisation (from rz_rng_seed(seed), tensors drawn in table order, rz_rng_uniform per
+ * element): weights ~ U(-a, a) with a = gain * sqrt(3 / fan_in), which gives variance
+ * gain^2 / fan_in (Kaiming/He); gain = sqrt(2) for ReLU and 5/3 for tanh (the gains of
+ * torch.nn.init.calculate_gain). The output layer uses gain 1 scaled by 0.01 so that the
+ * initial logits are near zero and the initial policy near uniform over legal actions.
+ * Biases start at zero.
+ *
+ * Every matmul goes through cblas_sgemm over the whole batch; element-wise work is split
+ * over rows or columns with OpenMP, each output written by one thread and every reduction
+ * (bias gradients) summed in a fixed order, so results do not depend on the thread count
+ * (as long as the BLAS does not split the inner dimension, which OpenBLAS does not).
+ */
+#include <cblas.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "rlzero.h"
+
+#define MLP_MAX_INPUTS (1 << 20)
+#define MLP_MAX_OUTPUTS (1 << 20)
+#define MLP_MAX_LAYERS 64
+#define MLP_MAX_HIDDEN 65536
+#define MLP_OUT_SCALE 0.01f
+/* element-wise loops smaller than this run on one thread: forking costs more */
+#define MLP_OMP_MIN 16384
+
+struct rz_mlp {
+    rz_mlp_config cfg;
+    rz_params params;
+    /* pointers into params.param / params.grad, set after alloc */
+    float **w, **b, **dw, **db; /* each [layers + 1]; index `layers` is the output layer */
+    /* activations of the last forward, sized for cap rows */
+    int B, cap;
+    float *obs;     // (B, inputs) a copy: the input of layer 0 for backward
+    float *h;       // (layers, B, hidden) post-activation outputs
+    float *logits;  // (B, outputs)
+    uint8_t *mask;  // (B, outputs) a copy; 1 = legal
+    float *dz;      // (B, max(outputs, hidden)) gradient at a layer's pre-activation
+    float *dh;      // (B, hidden) gradient at a layer's output
+};
+
+int rz_mlp_config_check(const rz_mlp_config *cfg, rz_error *err)
+{
+    if (!cfg) return rz_error_set(err, RZ_ERR_ARG, "mlp: config is NULL");
+    if (cfg->inputs < 1 || cfg->inputs > MLP_MAX_INPUTS)
+        return rz_error_set(err, RZ_ERR_ARG, "mlp: inputs = %d must be in 1..%d", cfg->inputs,
+                            MLP_MAX_INPUTS);
+    if (cfg->outputs < 1 || cfg->outputs > MLP_MAX_OUTPUTS)
+        return rz_error_set(err, RZ_ERR_ARG, "mlp: outputs = %d must be in 1..%d", cfg->outputs,
+                            MLP_MAX_OUTPUTS);
+    if (cfg->layers < 1 || cfg->layers > MLP_MAX_LAYERS)
+        return rz_error_set(err, RZ_ERR_ARG, "mlp: layers = %d must be in 1..%d", cfg->layers,
+                            MLP_MAX_LAYERS);
+    if (cfg->hidden < 1 || cfg->hidden > MLP_MAX_HIDDEN)
+        return rz_error_set(err, RZ_ERR_ARG, "mlp: hidden = %d must be in 1..%d", cfg->hidden,
+                            MLP_MAX_HIDDEN);
+    if (cfg->activation != RZ_ACT_RELU && cfg->activation != RZ_ACT_TANH)
+        return rz_error_set(err, RZ_ERR_ARG,
+                            "mlp: activation = %d is not RZ_ACT_RELU (0) or RZ_ACT_TANH (1)",
+                            cfg->activation);
+    return RZ_OK;
+}
+
+static void fill_uniform(float *x, size_t n, float bound, rz_rng *rng)
+{
+    for (size_t i = 0; i < n; i++) x[i] = (float)((2.0 * rz_rng_uniform(rng) - 1.0) * bound);
+}
+
+int rz_mlp_create(rz_mlp **out, const rz_mlp_config *cfg, uint64_t seed, rz_error *err)
+{
+    if (!out) return rz_error_set(err, RZ_ERR_ARG, "mlp: out is NULL");
+    *out = NULL;
+    int rc = rz_mlp_config_check(cfg, err);
+    if (rc) return rc;
+    rz_mlp *m = calloc(1, sizeof *m);
+    if (!m) return rz_error_set(err, RZ_ERR_NOMEM, "mlp: cannot allocate the model struct");
+    m->cfg = *cfg;
+    const int L = cfg->layers, H = cfg->hidden;
+    m->w = calloc((size_t)(L + 1), sizeof *m->w);
+    m->b = calloc((size_t)(L + 1), sizeof *m->b);
+    m->dw = calloc((size_t)(L + 1), sizeof *m->dw);
+    m->db = calloc((size_t)(L + 1), sizeof *m->db);
+    if (!m->w || !m->b || !m->dw || !m->db) {
+        rz_mlp_free(m);
+        return rz_error_set(err, RZ_ERR_NOMEM, "mlp: cannot allocate the layer table");
+    }
+    char name[RZ_NAME_MAX];
+    for (int l = 0; l <= L && rc == RZ_OK; l++) {
+        int fan_in = l == 0 ? cfg->inputs : H;
+        int fan_out = l == L ? cfg->outputs : H;
+        char idx[16];
+        if (l == L) snprintf(idx, sizeof idx, "out");
+        else snprintf(idx, sizeof idx, "%d", l);
+        int wshape[2] = {fan_out, fan_in};
+        snprintf(name, sizeof name, "mlp.%s.weight", idx);
+        rc = rz_params_add(&m->params, name, 2, wshape, 1, err);
+        if (rc) break;
+        snprintf(name, sizeof name, "mlp.%s.bias", idx);
+        rc = rz_params_add(&m->params, name, 1, &fan_out, 0, err);
+    }
+    if (rc == RZ_OK) rc = rz_params_alloc(&m->params, err);
+    if (rc) {
+        rz_mlp_free(m);
+        return rc;
+    }
+    rz_rng rng;
+    rz_rng_seed(&rng, seed);
+    const float gain = cfg->activation == RZ_ACT_RELU ? sqrtf(2.0f) : 5.0f / 3.0f;
+    for (int l = 0; l <= L; l++) {
+        const rz_tensor *tw = &m->params.tensors[2 * l], *tb = &m->params.tensors[2 * l + 1];
+        m->w[l] = m->params.param + tw->offset;
+        m->b[l] = m->params.param + tb->offset;
+        m->dw[l] = m->params.grad + tw->offset;
+        m->db[l] = m->params.grad + tb->offset;
+        int fan_in = tw->shape[1];
+        float bound = (l == L ? MLP_OUT_SCALE : gain) * sqrtf(3.0f / (float)fan_in);
+        fill_uniform(m->w[l], tw->numel, bound, &rng);
+        /* biases stay at zero (rz_params_alloc zeroed them) */
+    }
+    *out = m;
+    return RZ_OK;
+}
+
+static void free_acts(rz_mlp *m)
+{
+    rz_free(m->obs);
+    rz_free(m->h);
+    rz_free(m->logits);
+    rz_free(m->mask);
+    rz_free(m->dz);
+    rz_free(m->dh);
+    m->obs = m->h = m->logits = m->dz = m->dh = NULL;
+    m->mask = NULL;
+    m->cap = 0;
+    m->B = 0;
+}
+
+void rz_mlp_free(rz_mlp *m)
+{
+    if (!m) return;
+    free_acts(m);
+    rz_params_free(&m->params);
+    free(m->w);
+    free(m->b);
+    free(m->dw);
+    free(m->db);
+    free(m);
+}
+
+const rz_mlp_config *rz_mlp_cfg(const rz_mlp *m) { return &m->cfg; }
+rz_params *rz_mlp_params(rz_mlp *m) { return &m->params; }
+const float *rz_mlp_logits(const rz_mlp *m) { return m->logits; }
+
+/* Grows the activation buffers to hold B rows; the old contents are not kept. */
+static int ensure_cap(rz_mlp *m, int B, rz_error *err)
+{
+    if (B <= m->cap) return RZ_OK;
+    free_acts(m);
+    const size_t NI = (size_t)m->cfg.inputs, O = (size_t)m->cfg.outputs,
+                 H = (size_t)m->cfg.hidden, L = (size_t)m->cfg.layers, Bs = (size_t)B;
+    const size_t Z = O > H ? O : H;
+    if (Bs > SIZE_MAX / sizeof(float) / (L * H + NI + O + Z + H))
+        return rz_error_set(err, RZ_ERR_NOMEM, "mlp: a batch of %d rows is too large", B);
+    m->obs = rz_alloc(Bs * NI * sizeof(float), "mlp observations", err);
+    m->h = m->obs ? rz_alloc(L * Bs * H * sizeof(float), "mlp activations", err) : NULL;
+    m->logits = m->h ? rz_alloc(Bs * O * sizeof(float), "mlp logits", err) : NULL;
+    m->mask = m->logits ? rz_alloc(Bs * O, "mlp action mask", err) : NULL;
+    m->dz = m->mask ? rz_alloc(Bs * Z * sizeof(float), "mlp backward scratch", err) : NULL;
+    m->dh = m->dz ? rz_alloc(Bs * H * sizeof(float), "mlp backward scratch", err) : NULL;
+    if (!m->dh) {
+        free_acts(m);
+        return RZ_ERR_NOMEM;
+    }
+    m->cap = B;
+    return RZ_OK;
+}
+
+/* out = in @ w^T + bias, through one sgemm over the batch. */
+static void linear_forward(float *out /* (B, N) */, const float *in /* (B, K) */,
+                           const float *w /* (N, K) */, const float *bias /* (N) */, int B,
+                           int K, int N)
+{
+#pragma omp parallel for if ((size_t)B * N >= MLP_OMP_MIN)
+    for (int b = 0; b < B; b++) memcpy(out + (size_t)b * N, bias, (size_t)N * sizeof(float));
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, B, N, K, 1.0f, in, K, w, K, 1.0f, out,
+                N);
+}
+
+/* dw += dout^T @ in; dbias += column sums of dout (each column summed over b in order);
+ * din = dout @ w when din is not NULL. */
+static void linear_backward(float *din /* (B, K) or NULL */, float *dw /* (N, K) */,
+                            float *dbias /* (N) */, const float *dout /* (B, N) */,
+                            const float *in /* (B, K) */, const float *w /* (N, K) */, int B,
+                            int K, int N)
+{
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, N, K, B, 1.0f, dout, N, in, K, 1.0f, dw,
+                K);
+#pragma omp parallel for if ((size_t)B * N >= MLP_OMP_MIN)
+    for (int n = 0; n < N; n++) {
+        float s = 0.0f;
+        for (int b = 0; b < B; b++) s += dout[(size_t)b * N + n];
+        dbias[n] += s;
+    }
+    if (din)
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, B, K, N, 1.0f, dout, N, w, K, 0.0f,
+                    din, K);
+}
+
+int rz_mlp_forward(rz_mlp *m, const float *obs, const uint8_t *mask, int B, rz_error *err)
+{
+    if (!m || !obs) return rz_error_set(err, RZ_ERR_ARG, "mlp forward: model or obs is NULL");
+    if (B < 1) return rz_error_set(err, RZ_ERR_ARG, "mlp forward: batch B = %d must be >= 1", B);
+    const int NI = m->cfg.inputs, O = m->cfg.outputs, H = m->cfg.hidden, L = m->cfg.layers;
+    /* validate the whole mask before touching any state */
+    if (mask) {
+        for (int b = 0; b < B; b++) {
+            const uint8_t *mr = mask + (size_t)b * O;
+            int any = 0;
+            for (int a = 0; a < O && !any; a++) any = mr[a] != 0;
+            if (!any)
+                return rz_error_set(err, RZ_ERR_ARG,
+                                    "mlp forward: row %d of the mask has no legal action", b);
+        }
+    }
+    int rc = ensure_cap(m, B, err);
+    if (rc) return rc;
+    m->B = 0; /* invalid until this forward completes */
+    memcpy(m->obs, obs, (size_t)B * NI * sizeof(float));
+    if (mask) memcpy(m->mask, mask, (size_t)B * O);
+    else memset(m->mask, 1, (size_t)B * O);
+
+    const float *in = m->obs;
+    int K = NI;
+    for (int l = 0; l < L; l++) {
+        float *h = m->h + (size_t)l * B * H; // (B, H)
+        linear_forward(h, in, m->w[l], m->b[l], B, K, H);
+        const size_t n = (size_t)B * H;
+        if (m->cfg.activation == RZ_ACT_RELU) {
+#pragma omp parallel for if (n >= MLP_OMP_MIN)
+            for (size_t i = 0; i < n; i++) h[i] = h[i] > 0.0f ? h[i] : 0.0f;
+        } else {
+#pragma omp parallel for if (n >= MLP_OMP_MIN)
+            for (size_t i = 0; i < n; i++) h[i] = tanhf(h[i]);
+        }
+        in = h;
+        K = H;
+    }
+    linear_forward(m->logits, in, m->w[L], m->b[L], B, H, O);
+    const size_t n = (size_t)B * O;
+    for (size_t i = 0; i < n; i++)
+        if (!m->mask[i]) m->logits[i] = -INFINITY;
+    m->B = B;
+    return RZ_OK;
+}
+
+int rz_mlp_backward(rz_mlp *m, const float *dlogits, rz_error *err)
+{
+    if (!m || !dlogits) return rz_error_set(err, RZ_ERR_ARG, "mlp backward: model or dlogits is NULL");
+    if (m->B < 1) return rz_error_set(err, RZ_ERR_STATE, "mlp backward: no forward to go back from");
+    const int B = m->B, NI = m->cfg.inputs, O = m->cfg.outputs, H = m->cfg.hidden,
+              L = m->cfg.layers;
+    /* illegal actions carry no gradient: their logit is a constant -inf, and a caller's
+     * dlogits there (often NaN from 0 * inf) must not leak into the weights */
+    float *dz = m->dz; // (B, O)
+    const size_t n = (size_t)B * O;
+    for (size_t i = 0; i < n; i++) dz[i] = m->mask[i] ? dlogits[i] : 0.0f;
+
+    const float *h_last = m->h + (size_t)(L - 1) * B * H;
+    linear_backward(m->dh, m->dw[L], m->db[L], dz, h_last, m->w[L], B, H, O);
+    for (int l = L - 1; l >= 0; l--) {
+        const float *h = m->h + (size_t)l * B * H; // (B, H)
+        const size_t nh = (size_t)B * H;
+        /* dz = dh * act'(pre), written from the post-activation h */
+        if (m->cfg.activation == RZ_ACT_RELU) {
+#pragma omp parallel for if (nh >= MLP_OMP_MIN)
+            for (size_t i = 0; i < nh; i++) dz[i] = h[i] > 0.0f ? m->dh[i] : 0.0f;
+        } else {
+#pragma omp parallel for if (nh >= MLP_OMP_MIN)
+            for (size_t i = 0; i < nh; i++) dz[i] = m->dh[i] * (1.0f - h[i] * h[i]);
+        }
+        const float *in = l == 0 ? m->obs : m->h + (size_t)(l - 1) * B * H;
+        const int K = l == 0 ? NI : H;
+        linear_backward(l == 0 ? NULL : m->dh, m->dw[l], m->db[l], dz, in, m->w[l], B, K, H);
+    }
+    return RZ_OK;
+}
