@@ -7,8 +7,10 @@
 #include "test.h"
 
 /* The toy task: the prompt is <bos> w = with w 2..3 letters from "abc"; the answer is w
- * reversed followed by <eos>. Reward 1 for exactly that, else 0.5 * the fraction of the
- * answer's positions that are right (partial credit so that a random policy gets signal). */
+ * reversed followed by <eos>. Reward 1 for exactly that, else the number of
+ * right positions over max(len, answer length) (partial credit, so that a random policy gets
+ * signal, and <eos> at the right place counts). Trained as below (lr 1e-3, G 8, 8 prompts a
+ * step), fresh models of seeds 1..5 reach a 4-step mean reward of 0.9 in 285..366 steps. */
 static const char *ALPHA = "abc=";
 enum { MAX_W = 3, MAX_NEW = 5 };
 
@@ -19,8 +21,7 @@ typedef struct {
 
 static void make_item(item *it, rz_rng *rng)
 {
-    int minw = getenv("MINW") ? atoi(getenv("MINW")) : 2, maxw = getenv("MAXW") ? atoi(getenv("MAXW")) : MAX_W;
-    int n = minw + (int)rz_rng_below(rng, (uint64_t)(maxw - minw + 1));
+    int n = 2 + (int)rz_rng_below(rng, MAX_W - 1);
     it->len = 0;
     it->tok[it->len++] = RZ_TOK_BOS;
     int w[8];
@@ -62,7 +63,7 @@ static void base_config(rz_grpo_config *gc)
     rz_grpo_config_default(gc);
     gc->group = 8;
     gc->gen.max_new = MAX_NEW;
-    gc->opt.lr = getenv("LR") ? (float)atof(getenv("LR")) : 3e-3f;
+    gc->opt.lr = 1e-3f;
     gc->opt.weight_decay = 0.0f;
     gc->opt.grad_clip = 1.0f;
     gc->opt.warmup = 0;
@@ -111,7 +112,7 @@ static void test_learning(void)
     rz_grpo_metrics mt;
     double first = -1, last = 0, best = 0;
     int rc = 0, steps = 0, hit = -1;
-    const int P = getenv("P") ? atoi(getenv("P")) : 8, MAX_STEPS = 400;
+    const int P = 8, MAX_STEPS = 600;
     for (long s = 0; s < MAX_STEPS; s++) {
         double r = run_step(t, P, s, &mt, &err, &rc);
         CHECK_OK(rc, &err);
@@ -378,14 +379,22 @@ static void test_threads(void)
     CHECKF(!memcmp(out[0], out[1], numel * sizeof(float)), "1 vs 2 threads: parameters differ");
     free(out[0]);
     free(out[1]);
-    omp_set_num_threads(2);
 }
 
 int main(void)
 {
-    if (!getenv("ONLY_LEARN")) test_ratio_and_reference();
-    if (!getenv("ONLY_LEARN")) test_filters_and_errors();
-    if (!getenv("ONLY_LEARN")) test_threads();
+    double c0 = omp_get_wtime();
+    test_ratio_and_reference();
+    double c1 = omp_get_wtime();
+    test_filters_and_errors();
+    double c2 = omp_get_wtime();
+    test_threads();
+    double c3 = omp_get_wtime();
+    /* Results do not depend on the thread count (test_threads); at this size threads only
+     * add barrier waits, which a loaded machine turns into seconds. */
+    omp_set_num_threads(1);
     test_learning();
+    printf("seconds: ratio/ref %.2f, filters %.2f, threads %.2f, learning %.2f\n", c1 - c0, c2 - c1,
+           c3 - c2, omp_get_wtime() - c3);
     return test_done("test_grpo");
 }
