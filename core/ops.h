@@ -16,6 +16,10 @@
 
 #include "rlzero.h"
 
+/* Parallel regions cost microseconds to open; below this much work (in elements or
+ * multiply-adds) a loop runs on the calling thread. The split never changes results. */
+#define RZ_PAR_MIN 32768
+
 /* out = in W^T through cblas_sgemm. */
 void rz_matmul_forward(float *out /* (N, OC) */, const float *in /* (N, IC) */,
                        const float *w /* (OC, IC) */, int N, int IC, int OC);

@@ -229,7 +229,8 @@ int rz_sampling_check(const rz_sampling *s, rz_error *err);
  * highest-probability tokens whose mass >= top_p, always >= 1 token), then min-p (drop
  * tokens with p < min_p * p_max); the survivors are renormalised and one rz_rng_uniform
  * draws among them. Ties in probability are ordered by id (lower first), so the result is
- * deterministic. Masked logits (-INFINITY), and tokens whose probability underflows to 0,
+ * deterministic; greedy (T = 0) consumes no randomness, any other draw exactly one
+ * uniform. Masked logits (-INFINITY), and tokens whose probability underflows to 0,
  * are never drawn. *logp (if not NULL) gets the log-probability of the drawn token under
  * the unfiltered softmax(logits / T) (T = 0: under softmax(logits)), which is what the
  * policy-gradient ratio uses. scratch holds at least 2*V floats.
@@ -270,7 +271,7 @@ int rz_tokenizer_decode(const rz_tokenizer *t, const int *ids, int n, char **tex
 
 /* A checkpoint is one msgpack map (format tag, version, kind, config, optional tokenizer,
  * layout table, params / AdamW m / v as bin, step, RNG state, an opaque extra blob for the
- * Lua layer, checksum). It is written to PATH.tmp, fsync'd and renamed over PATH. */
+ * Lua layer, checksum). It is written to PATH.tmp.<pid>, fsync'd and renamed over PATH. */
 typedef struct {
     char kind[16];                    /* "transformer" or "mlp" */
     rz_transformer_config transformer; /* when kind is "transformer" */
@@ -291,6 +292,35 @@ int rz_checkpoint_load(const char *path, rz_checkpoint *ck, rz_error *err);
 void rz_checkpoint_release(rz_checkpoint *ck); /* frees what a load allocated */
 /* Copies loaded values into live params of the same layout (names, shapes checked). */
 int rz_params_copy_from(rz_params *dst, const rz_params *src, int with_optimizer, rz_error *err);
+/* Writes len bytes to PATH.tmp.<pid>, flushes, fsyncs, renames it over path and syncs the
+ * directory. On failure the temporary file is removed, an existing path is left untouched
+ * and the result is RZ_ERR_IO naming path and the system's reason. */
+int rz_write_atomic(const char *path, const void *data, size_t len, rz_error *err);
+
+/* ------------------------------------------------ safetensors (Hugging Face interop) */
+
+/* Writes DIR/model.safetensors (every parameter as F32 under its Hugging Face Llama name,
+ * sorted by name; lm_head.weight is omitted when tied, as transformers does) and
+ * DIR/config.json for transformers' LlamaForCausalLM, creating DIR (mkdir -p) if needed.
+ * With a tokenizer (its size must not exceed the vocab) also DIR/rlzero_tokenizer.json:
+ * the character tokenizer is not a Hugging Face tokenizer, so AutoTokenizer cannot load
+ * the directory; the file holds the alphabet, the specials and every piece in id order.
+ * No weight permutation is needed: our RoPE is HF's rotate-half convention. Each file is
+ * written with rz_write_atomic. */
+int rz_transformer_export(const rz_transformer *m, const char *dir, const rz_tokenizer *tok,
+                          rz_error *err);
+/* Builds a model from DIR/config.json and DIR/model.safetensors. Everything is validated
+ * before use: the header length against the file size (and the reference 100 MB limit), the
+ * header JSON, every tensor's dtype, shape and data_offsets (inside the data section, tiling
+ * it without gap or overlap, matching shape x dtype size), every expected tensor present;
+ * F16 and BF16 tensors are converted to float. A *.rotary_emb.inv_freq buffer is ignored,
+ * and so is lm_head.weight in a tied model when it equals the embedding; any other unknown
+ * tensor is refused. Errors (RZ_ERR_FORMAT, RZ_ERR_IO) name the file and what is wrong.
+ * config.json must say model_type "llama"; GQA (num_key_value_heads != heads), biases,
+ * rope_scaling and activations other than silu are refused. *out is NULL on failure. */
+int rz_transformer_import(rz_transformer **out, const char *dir, rz_error *err);
+/* Rebuilds the tokenizer an export wrote to DIR/rlzero_tokenizer.json. */
+int rz_tokenizer_import(rz_tokenizer **out, const char *dir, rz_error *err);
 
 /* ------------------------------------------------------- envs: name(k=v,...) specs */
 
@@ -318,8 +348,167 @@ int rz_spec_int_list(const rz_spec *s, const char *key, const char *def, long lo
 /* ======================================================= envs: verifier tasks
  * (section owned by the verifier-environments work) */
 
+/* A verifier task is a one-step episode: an item (prompt + hidden answer) drawn from
+ * (params, seed, split, index), and a grader that scores a completion against it with
+ * separate reward components. The rules (answer extraction, format, language) are
+ * documented in docs/adding-an-env.md and are the same for every task:
+ *
+ *  - A completion longer than RZ_GRADE_MAX_BYTES gets 0 for every component.
+ *  - Answer: the text of the last "<answer>...</answer>" block after the last "</think>"
+ *    (or anywhere when the completion has no think tag at all; nowhere when a "<think>"
+ *    is never closed), trimmed of whitespace. Empty, longer than RZ_ANSWER_MAX_BYTES or
+ *    holding a byte outside printable ASCII/tab/newline: accuracy 0. Numbers compare
+ *    exactly (rationals over int64 with overflow checks; overflow means wrong).
+ *  - format = 1 iff the completion is: optional whitespace, optional "<think>", reasoning,
+ *    "</think>", optional whitespace, "<answer>", a non-empty answer, "</answer>", optional
+ *    whitespace, end; the reasoning and the answer hold none of the four tags; the whole
+ *    text is valid UTF-8 with no control character other than tab, LF, CR.
+ *  - language = the share of letters in the reasoning (text before the last "</think>",
+ *    or before the last "<answer>" when there is none; tags skipped) that belong to the
+ *    prompt's script (ASCII letters vs any other letter; an invalid UTF-8 byte counts as a
+ *    foreign letter). Reasoning with no letters but some non-space text: 1. Reasoning
+ *    that is empty or all whitespace: 0.
+ * Every component lies in [0, 1]. */
+#define RZ_MAX_REWARDS 8
+#define RZ_GRADE_MAX_BYTES 65536
+#define RZ_ANSWER_MAX_BYTES 1024
+enum { RZ_SPLIT_TRAIN = 0, RZ_SPLIT_TEST = 1 };
+
+typedef struct {
+    char *prompt;  /* malloc'd; lowercase ASCII letters, digits, spaces, +-*\/=()x.,?: */
+    char *answer;  /* malloc'd; a reference answer the grader accepts */
+    int64_t index; /* within its split */
+    int split;     /* RZ_SPLIT_TRAIN or RZ_SPLIT_TEST */
+} rz_item;
+
+void rz_item_free(rz_item *it); /* frees the strings and zeroes the item; NULL-safe */
+
+typedef struct {
+    int n;                              /* components filled, in the order below */
+    const char *names[RZ_MAX_REWARDS];  /* "accuracy", "format", "language", then extras */
+    double values[RZ_MAX_REWARDS];      /* each in [0, 1] */
+} rz_rewards;
+
+typedef struct rz_env rz_env;
+
+/* "countdown(numbers=4,max_target=100)". Every task also takes test_size (default 500):
+ * the test split is global indices [0, test_size), the train split [test_size, ...).
+ * Test and train items are also disjoint in content: a prompt belongs to one split by a
+ * fixed hash of its text, so no training prompt ever equals a held-out one.
+ * An unknown env or parameter is RZ_ERR_ARG naming it and listing what is allowed. */
+int rz_env_create(rz_env **out, const char *spec, rz_error *err);
+void rz_env_free(rz_env *e);
+const char *rz_env_name(const rz_env *e); /* canonical spec, every parameter resolved */
+int64_t rz_env_test_size(const rz_env *e);
+/* A pure function of (params, seed, split, index); index >= 0, and < test_size for the
+ * test split. out is filled on success, zeroed otherwise. */
+int rz_env_item(const rz_env *e, uint64_t seed, int split, int64_t index, rz_item *out,
+                rz_error *err);
+/* Never fails on any bytes (completion may be NULL when len is 0); RZ_ERR_ARG only for a
+ * NULL env, item or out. Time is linear in min(len, RZ_GRADE_MAX_BYTES). */
+int rz_env_grade(const rz_env *e, const rz_item *item, const char *completion, size_t len,
+                 rz_rewards *out);
+double rz_rewards_get(const rz_rewards *r, const char *name); /* -1 when absent */
+int rz_envs_list(const char **names, int cap); /* fills up to cap names; returns the count */
+const char *rz_env_describe(const char *name); /* one-line summary and parameters, or NULL */
+/* The share of letters in text that are not ASCII letters (0 when there are none); an
+ * invalid UTF-8 byte counts as a non-ASCII letter. */
+double rz_language_mixing(const char *text, size_t len);
+
 /* ======================================================= envs: games
  * (section owned by the games work) */
+
+/* A game with its parameters: immutable after create, so one rz_game may be shared by
+ * OpenMP threads. Specs: "tictactoe", "connect4", "nim(piles=3;5;7)" (up to 8 piles of
+ * 1..15; normal play: taking the last object wins), "breakthrough(size=6)" (5..8).
+ *
+ * A state is a plain struct of rz_game_state_size() bytes owned by the caller (clone =
+ * memcpy), with no pointers inside; equal move histories give bitwise-equal states.
+ * Players are 0 (moves first) and 1, strictly alternating.
+ *
+ * Actions: tictactoe, the cell row*3 + col (9); connect4, the column 0..6 (7);
+ * nim, pile * M + take - 1 where M is the largest initial pile (piles * M actions);
+ * breakthrough(size=n), (row*n + col)*3 + d for the piece on (row, col) moving forward
+ * diagonally to col-1 (d = 0), straight (d = 1) or diagonally to col+1 (d = 2), where
+ * forward is row+1 for player 0 and row-1 for player 1. */
+typedef struct rz_game rz_game;
+
+/* An unknown name or parameter is RZ_ERR_ARG naming it and listing the allowed ones. */
+int rz_game_create(rz_game **out, const char *spec, rz_error *err);
+void rz_game_free(rz_game *g);
+const char *rz_game_name(const rz_game *g); /* canonical spec, with every parameter */
+int rz_game_num_actions(const rz_game *g);
+int rz_game_obs_size(const rz_game *g);
+int rz_game_max_moves(const rz_game *g);     /* no game lasts longer */
+size_t rz_game_state_size(const rz_game *g); /* bytes; clone = memcpy of this many */
+void rz_game_reset(const rz_game *g, void *state);
+int rz_game_current_player(const rz_game *g, const void *state); /* 0 or 1; -1 when terminal */
+/* mask (num_actions): 1 for a legal action; returns their count (0 when terminal). */
+int rz_game_legal(const rz_game *g, const void *state, uint8_t *mask);
+/* An out-of-range or illegal action, or a terminal state, is RZ_ERR_ILLEGAL and leaves the
+ * state unchanged. */
+int rz_game_apply(const rz_game *g, void *state, int action, rz_error *err);
+int rz_game_is_terminal(const rz_game *g, const void *state);
+int rz_game_move_count(const rz_game *g, const void *state); /* moves played so far */
+/* returns (2): +1 for the winner, -1 for the loser, 0 0 for a draw or an unfinished game. */
+void rz_game_returns(const rz_game *g, const void *state, double *returns);
+/* obs (obs_size), from the point of view of the player to move (of the player who would
+ * move, at the end), all values finite and in [0, 1]:
+ *   tictactoe, connect4: planes "mine", "theirs", "empty" over the cells (3 * cells),
+ *        cells row-major (connect4: row 0 at the bottom, cell row*7 + col);
+ *   breakthrough: the same three planes, the board turned so that the mover moves up;
+ *   nim: each pile in unary (pile i has initial_i entries, the first size_i set) followed
+ *        by each pile's size in 4 bits, least significant first (sum(initial) + 4 * piles);
+ *        nim is impartial, so the mover does not matter. */
+void rz_game_observe(const rz_game *g, const void *state, float *obs);
+/* A human-readable board. Like snprintf: writes at most cap bytes (NUL included) and
+ * returns the length of the full text. */
+int rz_game_render(const rz_game *g, const void *state, char *buf, size_t cap);
+/* The move history as actions in decimal separated by one space ("3 3 4"; "" at the
+ * start); snprintf-like return. */
+int rz_game_serialize(const rz_game *g, const void *state, char *buf, size_t cap);
+/* The inverse: replays the history from the start. Anything but decimal numbers separated
+ * by white space is RZ_ERR_FORMAT, an illegal move RZ_ERR_ILLEGAL (naming the move and its
+ * position); on error the state is left unchanged. */
+int rz_game_deserialize(const rz_game *g, void *state, const char *text, rz_error *err);
+/* The registered game names (up to cap of them); returns how many there are. */
+int rz_games_list(const char **names, int cap);
+
+/* Exact value of a state for the player to move by alpha-beta search with a transposition
+ * table, for small games and end games. value: +1 win, 0 draw, -1 loss; plies (may be
+ * NULL): for a win or a loss, the number of moves until the end when the winner hurries and
+ * the loser delays, 0 for a draw; best_action (may be NULL): an optimal action (-1 at a
+ * terminal state).
+ * More than max_nodes nodes is RZ_ERR_STATE (outputs untouched). Thread-safe. */
+int rz_game_solve(const rz_game *g, const void *state, long max_nodes, int *value, int *plies,
+                  int *best_action, rz_error *err);
+
+/* Reference players, for evaluation:
+ *   "random"                 uniform among the legal actions;
+ *   "minimax(max_nodes=N)"   exact search (rz_game_solve, default N = 10000000), uniform
+ *                            among the optimal actions (fastest win, slowest loss); for
+ *                            small games: tictactoe, small nim, connect4 end games;
+ *   "nim"                    the XOR rule (nim only): uniform among the moves that leave
+ *                            XOR 0, uniform among all legal moves when there is none;
+ *   "alphabeta(depth=4)"     depth-limited negamax with alpha-beta (games with a heuristic:
+ *                            connect4, breakthrough; depth 1..20): exact scores at terminal
+ *                            states (faster wins preferred), the game's heuristic at the
+ *                            horizon, uniform among the root actions of equal best score.
+ *                            connect4: 4 * (my threats - their threats) + (my stones -
+ *                            their stones in the centre column), a threat being an empty
+ *                            cell that would complete four; breakthrough: 10 * (my pieces -
+ *                            theirs) + (my rows advanced - theirs) + a bonus for pieces
+ *                            two rows or less from the goal.
+ * rz_player_act is deterministic given the rng state and does not depend on earlier calls.
+ * A player holds scratch memory (minimax: its transposition table): use one player per
+ * thread. The game must outlive the player. */
+typedef struct rz_player rz_player;
+
+int rz_player_create(rz_player **out, const rz_game *g, const char *spec, rz_error *err);
+void rz_player_free(rz_player *p);
+const char *rz_player_name(const rz_player *p); /* canonical spec */
+/* A terminal state is RZ_ERR_ILLEGAL. */
+int rz_player_act(rz_player *p, const void *state, rz_rng *rng, int *action, rz_error *err);
 
 /* ======================================================= agents
  * (section owned by the agents work: sampler, rollouts, GRPO, SFT, evaluation) */

@@ -595,7 +595,7 @@ int rz_transformer_decode(rz_transformer *m, rz_kvcache *c, int n, const int *sl
             memcpy(kc + at, c->kt + (size_t)i * C, (size_t)C * sizeof(float));
             memcpy(vc + at, c->vt + (size_t)i * C, (size_t)C * sizeof(float));
         }
-#pragma omp parallel for collapse(2) schedule(static)
+#pragma omp parallel for collapse(2) schedule(static) if((size_t)n * len * C >= RZ_PAR_MIN)
         for (int i = 0; i < n; i++)
             for (int h = 0; h < NH; h++) {
                 size_t base = slot[i] * slot_stride + (size_t)h * hd;

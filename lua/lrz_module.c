@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "lrz.h"
 
@@ -276,6 +277,13 @@ static int rz_exists(lua_State *L)
     return 1;
 }
 
+/* rz.isatty(fd) -> whether fd (1 stdout, 2 stderr) is a terminal */
+static int rz_isatty(lua_State *L)
+{
+    lua_pushboolean(L, isatty((int)luaL_checkinteger(L, 1)));
+    return 1;
+}
+
 /* rz.clock() -> seconds on a monotonic clock */
 static int rz_clock(lua_State *L)
 {
@@ -305,7 +313,7 @@ int luaopen_rlzero(lua_State *L)
     static const luaL_Reg funcs[] = {
         {"config", rz_config}, {"json", rz_json},   {"json_decode", rz_json_decode},
         {"write_file", rz_write_file}, {"mkdir", rz_mkdir}, {"exists", rz_exists},
-        {"clock", rz_clock}, {"threads", rz_threads}, {NULL, NULL}};
+        {"clock", rz_clock}, {"isatty", rz_isatty}, {"threads", rz_threads}, {NULL, NULL}};
     lrz_open_tensor(L);
     luaL_newlib(L, funcs);
     lua_pushliteral(L, RZ_VERSION);
