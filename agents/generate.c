@@ -15,6 +15,9 @@
 
 #include "rlzero.h"
 
+/* logits entries per round below which sampling stays on one thread */
+#define GEN_OMP_MIN 32768
+
 void rz_gen_config_default(rz_gen_config *cfg)
 {
     memset(cfg, 0, sizeof *cfg);
@@ -172,8 +175,8 @@ int rz_generate(rz_gen_result *out, rz_transformer *m, rz_kvcache *cache,
         rc = rz_transformer_decode(m, cache, rows, slot, pos, feed, logits, err);
         if (rc) goto done;
         /* Draws are independent per sequence: each touches only its own stream, scratch
-         * row and output row. */
-#pragma omp parallel for schedule(static)
+         * row and output row. A small round is not worth waking threads for. */
+#pragma omp parallel for schedule(static) if ((long)rows * V >= GEN_OMP_MIN)
         for (int r = 0; r < rows; r++) {
             int i = row_seq[r];
             bad[r] = 0;

@@ -25,6 +25,9 @@
 
 #include "rlzero.h"
 
+/* logits entries below which the per-row gathers stay on one thread */
+#define GRPO_OMP_MIN 32768
+
 struct rz_grpo {
     rz_grpo_config cfg;
     int *stop_buf; /* the copied stop sequences, cfg.gen.stop_seqs point into it */
@@ -419,7 +422,7 @@ static int rows_logprob(rz_grpo *t, work *w, rz_transformer *m, int a, int b, fl
     const float *logits = rz_transformer_logits(m);
     float temp = t->cfg.gen.sampling.temperature;
     float inv_t = temp > 0 ? 1.0f / temp : 1.0f;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if ((long)B * Tc * V >= GRPO_OMP_MIN)
     for (int r = 0; r < B; r++) {
         int s = w->seq[a + r], pl = t->plen[s], cl = t->clen[s];
         const float *src = logits + ((size_t)r * T + (size_t)(pl - 1)) * V;
@@ -444,7 +447,7 @@ static void rows_dlogits(rz_grpo *t, work *w, int V, int a, int b, int T)
     float inv_t = temp > 0 ? 1.0f / temp : 1.0f;
     int B = b - a;
     memset(w->dlogits, 0, (size_t)B * T * V * sizeof *w->dlogits);
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if ((long)B * Tc * V >= GRPO_OMP_MIN)
     for (int r = 0; r < B; r++) {
         int s = w->seq[a + r], pl = t->plen[s], cl = t->clen[s];
         float *dl = w->dl + (size_t)(a + r) * Tc * V;

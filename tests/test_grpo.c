@@ -10,7 +10,7 @@
  * reversed followed by <eos>. Reward 1 for exactly that, else the number of
  * right positions over max(len, answer length) (partial credit, so that a random policy gets
  * signal, and <eos> at the right place counts). Trained as below (lr 1e-3, G 8, 8 prompts a
- * step), fresh models of seeds 1..5 reach a 4-step mean reward of 0.9 in 285..366 steps. */
+ * step), fresh models of seeds 1..6 reach a 4-step mean reward of 0.9 in 319..408 steps. */
 static const char *ALPHA = "abc=";
 enum { MAX_W = 3, MAX_NEW = 5 };
 
