@@ -713,8 +713,10 @@ const int *rz_grpo_completion(const rz_grpo *t, int i, int *len, int *truncated)
 const char *rz_grpo_completion_text(const rz_grpo *t, int i);
 /* Dynamic sampling's view of rewards for the pending batch: keep (pending / G). */
 int rz_grpo_informative(const rz_grpo *t, const float *rewards, uint8_t *keep);
-/* Trains on the pending batch with rewards (rz_grpo_pending(t)), then clears it. A batch
- * with no informative group (dynamic sampling) makes no optimizer step. metrics may be NULL. */
+/* Trains on the pending batch with rewards (rz_grpo_pending(t)), then clears it (on an error
+ * it is kept). A batch with no informative group (dynamic sampling) makes no optimizer step.
+ * Rewards pass through the overlong penalty before advantages; a minibatch whose loss or
+ * gradient is NaN/Inf is skipped (counted in metrics->skipped). metrics may be NULL. */
 int rz_grpo_update(rz_grpo *t, const float *rewards, rz_grpo_metrics *metrics, rz_error *err);
 rz_transformer *rz_grpo_reference(rz_grpo *t); /* NULL when beta = 0 */
 long rz_grpo_steps(const rz_grpo *t);           /* updates done */
