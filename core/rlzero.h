@@ -592,6 +592,135 @@ float rz_overlong_penalty(int len, int max_len, int cache);
 int rz_groups_informative(uint8_t *keep /* (N / G) */, const float *rewards /* (N) */, int N,
                           int G);
 
+/* ------------------------------------------------------- generation
+ * Batched autoregressive sampling with the KV cache (agents/generate.c). Each sequence
+ * draws from its own stream rz_rng_stream(seed, key[0], key[1], key[2]) (step, prompt,
+ * sample), and the decoder's rows are independent, so a sequence's completion is the same
+ * bit for bit alone or in any batch, for any OMP_NUM_THREADS. */
+
+#define RZ_GEN_MAX_STOP 8
+
+typedef struct {
+    int max_new;          /* completion tokens at most, >= 1 */
+    rz_sampling sampling; /* temperature 0 = greedy */
+    int eos;              /* stops when sampled (and is kept); default RZ_TOK_EOS, -1 = none */
+    int nstop;            /* stop token sequences, kept in the completion when they end it */
+    const int *stop_seqs[RZ_GEN_MAX_STOP];
+    int stop_lens[RZ_GEN_MAX_STOP];
+} rz_gen_config;
+
+enum { RZ_GEN_MAXLEN = 0, RZ_GEN_EOS = 1, RZ_GEN_STOPSEQ = 2 }; /* why a sequence ended */
+
+typedef struct {
+    int n, max_new;
+    int *tokens;        /* (n, max_new) completion tokens, <pad> after len */
+    float *logp;        /* (n, max_new) log-prob of each drawn token (see rz_sample_token), 0 after len */
+    int *len;           /* (n) completion lengths, 1..max_new */
+    uint8_t *truncated; /* (n) 1: reached max_new without EOS or a stop sequence */
+    uint8_t *reason;    /* (n) RZ_GEN_* */
+    long generated;     /* sum(len) */
+} rz_gen_result;
+
+/* max_new 64, rz_sampling_default, eos RZ_TOK_EOS, no stop sequences. */
+void rz_gen_config_default(rz_gen_config *cfg);
+/* Generates one completion per prompt. prompts[i] holds prompt_len[i] >= 1 tokens (include
+ * <bos> yourself); prompt_len[i] + max_new must fit the model's context. keys (n, 3) are
+ * (step, prompt index, sample index) per sequence. cache may be NULL (one is made for the
+ * call); a cache passed in (reused across calls for speed) needs >= n slots and
+ * >= max(prompt_len) + max_new - 1 positions. out must be zeroed or a previous result: its
+ * buffers are reused when n and max_new match, reallocated otherwise. */
+int rz_generate(rz_gen_result *out, rz_transformer *m, rz_kvcache *cache,
+                const int *const *prompts, const int *prompt_len, int n, const rz_gen_config *cfg,
+                uint64_t seed, const uint64_t *keys /* (n, 3) */, rz_error *err);
+void rz_gen_result_free(rz_gen_result *r); /* safe on a zeroed struct */
+
+/* ------------------------------------------------------- GRPO trainer
+ * agents/grpo.c, in two phases so that rewards can come from anywhere (a C verifier, a Lua
+ * function called outside any parallel region):
+ *   rz_grpo_rollout(t, prompts, P, step)  G completions per prompt, appended to the pending
+ *                                         batch (call again to sample more groups);
+ *   grade rz_grpo_completion / _text of each pending completion;
+ *   rz_grpo_update(t, rewards, &metrics)  advantages, mu passes of minibatch AdamW steps on
+ *                                         the pending batch, which is then cleared.
+ * Completion i of the pending batch belongs to group i / G (its prompt), sample i % G. */
+
+typedef struct {
+    int group;                 /* G completions per prompt, >= 1 (>= 2 to learn anything) */
+    float eps_low, eps_high;   /* clip range of the ratio */
+    float beta;                /* KL coefficient; 0 allocates no reference model */
+    int kl;                    /* RZ_KL_* */
+    int agg;                   /* RZ_AGG_* */
+    int estimator;             /* RZ_EST_* */
+    int scale;                 /* RZ_SCALE_* */
+    int mu;                    /* passes over each batch; 1 makes the ratio exactly 1 */
+    int minibatches;           /* optimizer steps per pass (clamped to the sequences) */
+    int ref_reset;             /* copy the policy into the reference every K updates; 0 never */
+    int mask_truncated;        /* truncated completions carry no loss */
+    int overlong_max;          /* DAPO soft overlong penalty added to rewards; 0 = off */
+    int overlong_cache;
+    int dynamic_sampling;      /* drop groups whose (penalised) rewards all agree */
+    rz_gen_config gen;         /* max_new, sampling, eos, stop sequences */
+    rz_adamw_config opt;
+    uint64_t seed;             /* of the sampling streams */
+} rz_grpo_config;
+
+typedef struct {
+    long step;                   /* updates done before this one */
+    int groups, completions;     /* in the batch */
+    int groups_kept;             /* after dynamic sampling */
+    double reward_mean, reward_std;   /* the caller's rewards, over all completions */
+    double shaped_mean;          /* after the overlong penalty */
+    double frac_reward_zero_std; /* groups whose shaped rewards all agree */
+    double len_mean;
+    int len_min, len_max;
+    double frac_truncated;
+    double entropy;              /* mean token entropy of the policy on the trained tokens */
+    double kl;                   /* mean KL to the reference (0 when beta = 0) */
+    double clip_low, clip_high, clip_frac;
+    double ratio_mean, ratio_min, ratio_max;
+    double loss;                 /* mean over optimizer steps of the minibatch loss */
+    double grad_norm;            /* mean over optimizer steps, before clipping */
+    double lr;                   /* of the last optimizer step */
+    int updates, skipped;        /* optimizer steps taken; skipped for NaN/Inf */
+    long gen_tokens;             /* completion tokens sampled since the last update */
+    double gen_seconds, gen_tokens_per_s, update_seconds, step_seconds;
+} rz_grpo_metrics;
+
+typedef struct rz_grpo rz_grpo;
+
+/* G 8, eps 0.2/0.2, beta 0, k3, token aggregation, GRPO estimator, group scale, mu 1,
+ * 1 minibatch, no ref reset, no masking, no overlong penalty, no dynamic sampling,
+ * rz_gen_config_default, rz_adamw_config_default, seed 0. */
+void rz_grpo_config_default(rz_grpo_config *cfg);
+int rz_grpo_config_check(const rz_grpo_config *cfg, rz_error *err);
+/* The policy is borrowed (trained in place); tok (optional, borrowed) decodes completions.
+ * The stop sequences in cfg are copied. */
+int rz_grpo_create(rz_grpo **out, rz_transformer *policy, const rz_tokenizer *tok,
+                   const rz_grpo_config *cfg, rz_error *err);
+void rz_grpo_free(rz_grpo *t); /* safe on NULL */
+/* Samples G completions for each of P prompts (token arrays, <bos> included) with keys
+ * (step, index of the group in the pending batch, sample). *first (may be NULL) gets the
+ * index of the first new completion. */
+int rz_grpo_rollout(rz_grpo *t, const int *const *prompts, const int *prompt_len, int P,
+                    long step, int *first, rz_error *err);
+/* The same from text: each prompt is encoded after a <bos> (needs the tokenizer). */
+int rz_grpo_rollout_text(rz_grpo *t, const char *const *prompts, int P, long step, int *first,
+                         rz_error *err);
+int rz_grpo_pending(const rz_grpo *t); /* completions waiting for rewards */
+/* Completion i: its tokens (*len of them, EOS or stop sequence included), truncated flag,
+ * and its text (NULL without a tokenizer; <eos> is not in the text). NULL when out of range. */
+const int *rz_grpo_completion(const rz_grpo *t, int i, int *len, int *truncated);
+const char *rz_grpo_completion_text(const rz_grpo *t, int i);
+/* Dynamic sampling's view of rewards for the pending batch: keep (pending / G). */
+int rz_grpo_informative(const rz_grpo *t, const float *rewards, uint8_t *keep);
+/* Trains on the pending batch with rewards (rz_grpo_pending(t)), then clears it (on an error
+ * it is kept). A batch with no informative group (dynamic sampling) makes no optimizer step.
+ * Rewards pass through the overlong penalty before advantages; a minibatch whose loss or
+ * gradient is NaN/Inf is skipped (counted in metrics->skipped). metrics may be NULL. */
+int rz_grpo_update(rz_grpo *t, const float *rewards, rz_grpo_metrics *metrics, rz_error *err);
+rz_transformer *rz_grpo_reference(rz_grpo *t); /* NULL when beta = 0 */
+long rz_grpo_steps(const rz_grpo *t);           /* updates done */
+
 /* --------------------------------------------------------------- agents: SFT */
 
 /* A packed supervised batch: row i is <bos> prompt completion <eos>, right-padded with
