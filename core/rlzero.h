@@ -744,6 +744,39 @@ void rz_sft_batch_free(rz_sft_batch *b);
 int rz_sft_step(rz_transformer *m, const rz_adamw_config *opt, long step, const rz_sft_batch *b,
                 float *loss, float *grad_norm, rz_error *err);
 
+/* --------------------------------------------------------------- agents: evaluation */
+
+/* Held-out evaluation of a transformer on a verifier environment (agents/evaluate.c):
+ * n items of a split, each prompt wrapped as prefix + prompt + suffix after <bos>. */
+typedef struct {
+    int items;            /* how many items, from index `first` of the split */
+    int64_t first;
+    int split;            /* RZ_SPLIT_TEST (default) or RZ_SPLIT_TRAIN */
+    int k;                /* samples per item for pass@1 sampled, pass@k and maj@k; 0 = none */
+    int max_new;          /* completion tokens at most */
+    rz_sampling sampling; /* for the k samples (greedy is always run too) */
+    uint64_t seed;        /* of the items and of the sampling streams */
+    const char *prefix, *suffix; /* the prompt template */
+    int batch;            /* sequences per generation call */
+} rz_eval_config;
+
+typedef struct {
+    int items, k;
+    double pass1_greedy;  /* accuracy of the greedy completion */
+    double pass1_sampled; /* mean accuracy of the k samples */
+    double pass_k;        /* any of the k samples right */
+    double maj_k;         /* the most frequent answer among the k samples is right */
+    double format, language; /* means over the greedy completions */
+    double len_mean;      /* mean completion length in tokens (greedy and sampled) */
+    char **greedy_texts;  /* (items) the greedy completions */
+    uint8_t *greedy_correct; /* (items) */
+} rz_eval_result;
+
+void rz_eval_config_default(rz_eval_config *c); /* 100 test items, k 0, 64 new tokens, T 1 */
+int rz_evaluate(rz_eval_result *out, rz_transformer *m, const rz_tokenizer *tok, const rz_env *env,
+                const rz_eval_config *cfg, rz_error *err);
+void rz_eval_result_free(rz_eval_result *r);
+
 #ifdef __cplusplus
 }
 #endif
