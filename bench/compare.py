@@ -144,8 +144,8 @@ def main():
     py, version = find_python(a.python)
     t = run_torch(py, meta, c, a.seconds, a.repeats, env) if py else None
 
-    print("rlzero vs PyTorch %s (CPU), %d thread(s), V %d, T %d, training batch %d x %d"
-          % (version or "(none)", a.threads, meta["vocab"], meta["T"], meta["train_batch"],
+    print("rlzero vs %s (CPU), %d thread(s), V %d, T %d, training batch %d x %d"
+          % ("PyTorch " + version if t is not None else "PyTorch (not installed)", a.threads, meta["vocab"], meta["T"], meta["train_batch"],
              meta["T"]))
     hdr = "%-14s %-22s %14s %14s %8s  %s" % ("model", "workload", "rlzero tok/s",
                                              "pytorch tok/s", "ratio", "goal")
