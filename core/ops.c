@@ -82,34 +82,114 @@ void rz_matmul_backward(float *din, float *dw, const float *dout, const float *i
                     1.0f, dw, IC);
 }
 
-/* Eight interleaved partial sums combined in a fixed tree: the compiler can keep them in
- * vector registers, and the result is the same whichever caller asks. */
-#define LANES 8
+/* The batch-invariant kernel. Every output element is the same computation wherever it
+ * falls in a tile: eight lanes accumulate a[i+j] * b[i+j] for i = 0, 8, 16, ... in order,
+ * the lanes are combined in a fixed tree, and the tail (n % 8) is added last in order.
+ * Tiles of 2 rows x 4 outputs reuse loads; the 1x4 and 1x1 tiles cover the edges.
+ * Floating-point contraction stays off under -std=c11, so the AVX2 clone and the
+ * baseline SSE clone give the same bits. */
+typedef float v8 __attribute__((vector_size(32)));
 
-static float dot_lanes(const float *a, const float *b, int n)
+/* The helpers below are always inlined, so the 32-byte-vector calling convention GCC
+ * warns about never applies. */
+#pragma GCC diagnostic ignored "-Wpsabi"
+
+#define INLINE static inline __attribute__((always_inline))
+
+INLINE v8 load8(const float *p)
 {
-    float acc[LANES] = {0};
-    int i = 0;
-    for (; i + LANES <= n; i += LANES)
-        for (int j = 0; j < LANES; j++) acc[j] += a[i + j] * b[i + j];
-    float s = ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+    v8 v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+
+INLINE float hsum8(v8 a)
+{
+    return ((a[0] + a[1]) + (a[2] + a[3])) + ((a[4] + a[5]) + (a[6] + a[7]));
+}
+
+INLINE float tail(float s, const float *a, const float *b, int i, int n)
+{
     for (; i < n; i++) s += a[i] * b[i];
     return s;
 }
 
-/* Four dot products sharing one input row; each equals dot_lanes bit for bit. */
-static void dot4_lanes(float *out, const float *a, const float *b, int ld, int n)
+INLINE void tile_1x1(float *y, const float *x, const float *w, int n)
 {
-    float acc[4][LANES] = {{0}};
+    v8 acc = {0};
     int i = 0;
-    for (; i + LANES <= n; i += LANES)
-        for (int r = 0; r < 4; r++)
-            for (int j = 0; j < LANES; j++) acc[r][j] += a[i + j] * b[(size_t)r * ld + i + j];
-    for (int r = 0; r < 4; r++) {
-        const float *c = acc[r];
-        float s = ((c[0] + c[1]) + (c[2] + c[3])) + ((c[4] + c[5]) + (c[6] + c[7]));
-        for (int k = i; k < n; k++) s += a[k] * b[(size_t)r * ld + k];
-        out[r] = s;
+    for (; i + 8 <= n; i += 8) acc += load8(x + i) * load8(w + i);
+    *y = tail(hsum8(acc), x, w, i, n);
+}
+
+INLINE void tile_1x4(float *y, const float *x, const float *w, int ldw, int n)
+{
+    v8 a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0};
+    const float *w0 = w, *w1 = w + ldw, *w2 = w + 2 * (size_t)ldw, *w3 = w + 3 * (size_t)ldw;
+    int i = 0;
+    for (; i + 8 <= n; i += 8) {
+        v8 xv = load8(x + i);
+        a0 += xv * load8(w0 + i);
+        a1 += xv * load8(w1 + i);
+        a2 += xv * load8(w2 + i);
+        a3 += xv * load8(w3 + i);
+    }
+    y[0] = tail(hsum8(a0), x, w0, i, n);
+    y[1] = tail(hsum8(a1), x, w1, i, n);
+    y[2] = tail(hsum8(a2), x, w2, i, n);
+    y[3] = tail(hsum8(a3), x, w3, i, n);
+}
+
+INLINE void tile_2x4(float *y, int ldy, const float *x, int ldx, const float *w, int ldw, int n)
+{
+    v8 a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0}, b0 = {0}, b1 = {0}, b2 = {0}, b3 = {0};
+    const float *x0 = x, *x1 = x + ldx;
+    const float *w0 = w, *w1 = w + ldw, *w2 = w + 2 * (size_t)ldw, *w3 = w + 3 * (size_t)ldw;
+    int i = 0;
+    for (; i + 8 <= n; i += 8) {
+        v8 u = load8(x0 + i), v = load8(x1 + i), k;
+        k = load8(w0 + i), a0 += u * k, b0 += v * k;
+        k = load8(w1 + i), a1 += u * k, b1 += v * k;
+        k = load8(w2 + i), a2 += u * k, b2 += v * k;
+        k = load8(w3 + i), a3 += u * k, b3 += v * k;
+    }
+    y[0] = tail(hsum8(a0), x0, w0, i, n);
+    y[1] = tail(hsum8(a1), x0, w1, i, n);
+    y[2] = tail(hsum8(a2), x0, w2, i, n);
+    y[3] = tail(hsum8(a3), x0, w3, i, n);
+    y[ldy + 0] = tail(hsum8(b0), x1, w0, i, n);
+    y[ldy + 1] = tail(hsum8(b1), x1, w1, i, n);
+    y[ldy + 2] = tail(hsum8(b2), x1, w2, i, n);
+    y[ldy + 3] = tail(hsum8(b3), x1, w3, i, n);
+}
+
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && defined(__linux__)
+#define RZ_CLONES __attribute__((target_clones("avx2", "default")))
+#else
+#define RZ_CLONES
+#endif
+
+/* out[:, o0:o1] for every row. */
+RZ_CLONES static void matmul_rows_block(float *out, const float *in, const float *w, int N,
+                                        int IC, int OC, int o0, int o1)
+{
+    int n = 0;
+    for (; n + 2 <= N; n += 2) {
+        const float *x = in + (size_t)n * IC;
+        float *y = out + (size_t)n * OC;
+        int o = o0;
+        for (; o + 4 <= o1; o += 4) tile_2x4(y + o, OC, x, IC, w + (size_t)o * IC, IC, IC);
+        for (; o < o1; o++) {
+            tile_1x1(y + o, x, w + (size_t)o * IC, IC);
+            tile_1x1(y + OC + o, x + IC, w + (size_t)o * IC, IC);
+        }
+    }
+    for (; n < N; n++) {
+        const float *x = in + (size_t)n * IC;
+        float *y = out + (size_t)n * OC;
+        int o = o0;
+        for (; o + 4 <= o1; o += 4) tile_1x4(y + o, x, w + (size_t)o * IC, IC, IC);
+        for (; o < o1; o++) tile_1x1(y + o, x, w + (size_t)o * IC, IC);
     }
 }
 
@@ -121,13 +201,7 @@ void rz_matmul_rows(float *out, const float *in, const float *w, int N, int IC, 
 #pragma omp parallel for schedule(static) if((size_t)N * IC * OC / 2 >= RZ_PAR_MIN)
     for (int blk = 0; blk < nblocks; blk++) {
         int o0 = blk * OB, o1 = o0 + OB < OC ? o0 + OB : OC;
-        for (int n = 0; n < N; n++) {
-            const float *x = in + (size_t)n * IC;
-            float *y = out + (size_t)n * OC;
-            int o = o0;
-            for (; o + 4 <= o1; o += 4) dot4_lanes(y + o, x, w + (size_t)o * IC, IC, IC);
-            for (; o < o1; o++) y[o] = dot_lanes(x, w + (size_t)o * IC, IC);
-        }
+        matmul_rows_block(out, in, w, N, IC, OC, o0, o1);
     }
 }
 
@@ -262,15 +336,16 @@ void rz_rope_backward(float *dx, const float *dout, const int *pos, const float 
 
 /* --------------------------------------------------------------- attention */
 
-void rz_attention_row(float *out, float *p, const float *q, const float *k, const float *v,
-                      int stride, int n, int hd)
+/* Scores use the same fixed-order lane dot product as rz_matmul_rows; the full forward and
+ * the KV-cache decode both come through here, so their attention agrees bit for bit. */
+RZ_CLONES static void attention_row(float *out, float *p, const float *q, const float *k,
+                                    const float *v, int stride, int n, int hd)
 {
     float scale = 1.0f / sqrtf((float)hd);
     float mx = -INFINITY;
     for (int u = 0; u < n; u++) {
-        const float *ku = k + (size_t)u * stride;
-        float s = 0.0f;
-        for (int i = 0; i < hd; i++) s += q[i] * ku[i];
+        float s;
+        tile_1x1(&s, q, k + (size_t)u * stride, hd);
         s *= scale;
         p[u] = s;
         if (s > mx) mx = s;
@@ -282,11 +357,25 @@ void rz_attention_row(float *out, float *p, const float *q, const float *k, cons
     }
     float inv = 1.0f / sum;
     for (int u = 0; u < n; u++) p[u] *= inv;
-    for (int i = 0; i < hd; i++) out[i] = 0.0f;
-    for (int u = 0; u < n; u++) {
-        const float *vu = v + (size_t)u * stride;
-        for (int i = 0; i < hd; i++) out[i] += p[u] * vu[i];
+    /* out in chunks of eight kept in a register across all u (elementwise, so the order of
+     * each sum is still u = 0, 1, ...) */
+    int i = 0;
+    for (; i + 8 <= hd; i += 8) {
+        v8 acc = {0};
+        for (int u = 0; u < n; u++) acc += p[u] * load8(v + (size_t)u * stride + i);
+        memcpy(out + i, &acc, sizeof acc);
     }
+    for (; i < hd; i++) {
+        float acc = 0.0f;
+        for (int u = 0; u < n; u++) acc += p[u] * v[(size_t)u * stride + i];
+        out[i] = acc;
+    }
+}
+
+void rz_attention_row(float *out, float *p, const float *q, const float *k, const float *v,
+                      int stride, int n, int hd)
+{
+    attention_row(out, p, q, k, v, stride, n, hd);
 }
 
 void rz_attention_forward(float *out, float *att, const float *q, const float *k, const float *v,

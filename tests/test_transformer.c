@@ -110,11 +110,13 @@ static void test_gradients(int tied, int ce)
     float *g = malloc(p->numel * sizeof(float));
     REQUIRE(g);
     memcpy(g, p->grad, p->numel * sizeof(float));
+    /* h = 3e-2 with Richardson: smaller steps drown in float rounding of the forward,
+     * larger ones let the h^4 term of the cross-entropy through */
     double worst = 0;
     for (int i = 0; i < p->count; i++) {
         const rz_tensor *t = &p->tensors[i];
         double e = gc_check(t->name, gm_loss, &c, p->param + t->offset, g + t->offset, t->numel,
-                            1e-2);
+                            3e-2);
         CHECKF(e <= 1e-3, "%s: relative error %g", t->name, e);
         worst = e > worst ? e : worst;
     }
