@@ -188,6 +188,13 @@ int rz_grpo_create(rz_grpo **out, rz_transformer *policy, const rz_tokenizer *to
 
 rz_transformer *rz_grpo_reference(rz_grpo *t) { return t->ref; }
 long rz_grpo_steps(const rz_grpo *t) { return t->updates; }
+long rz_grpo_opt_steps(const rz_grpo *t) { return t->opt_steps; }
+
+void rz_grpo_set_steps(rz_grpo *t, long updates, long opt_steps)
+{
+    t->updates = updates;
+    t->opt_steps = opt_steps;
+}
 int rz_grpo_pending(const rz_grpo *t) { return t->nseq; }
 
 const int *rz_grpo_completion(const rz_grpo *t, int i, int *len, int *truncated)

@@ -720,6 +720,9 @@ int rz_grpo_informative(const rz_grpo *t, const float *rewards, uint8_t *keep);
 int rz_grpo_update(rz_grpo *t, const float *rewards, rz_grpo_metrics *metrics, rz_error *err);
 rz_transformer *rz_grpo_reference(rz_grpo *t); /* NULL when beta = 0 */
 long rz_grpo_steps(const rz_grpo *t);           /* updates done */
+long rz_grpo_opt_steps(const rz_grpo *t);       /* optimizer steps taken (the LR schedule's clock) */
+/* Resuming: restores both counters (the policy's weights and moments come from a checkpoint). */
+void rz_grpo_set_steps(rz_grpo *t, long updates, long opt_steps);
 
 /* --------------------------------------------------------------- agents: SFT */
 

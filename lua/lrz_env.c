@@ -79,6 +79,7 @@ static int env_item(lua_State *L)
 /* Reads {prompt=, answer=} at idx into an rz_item whose strings the table keeps alive. */
 void lrz_read_item(lua_State *L, int idx, rz_item *it, const char *what)
 {
+    idx = lua_absindex(L, idx);
     luaL_checktype(L, idx, LUA_TTABLE);
     memset(it, 0, sizeof *it);
     if (lua_getfield(L, idx, "prompt") != LUA_TSTRING)

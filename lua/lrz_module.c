@@ -320,5 +320,6 @@ int luaopen_rlzero(lua_State *L)
     lua_setfield(L, -2, "version");
     lrz_open_model(L);
     lrz_open_env(L);
+    lrz_open_grpo(L);
     return 1;
 }
