@@ -267,7 +267,7 @@ static int grpo_new(lua_State *L)
         if (!lua_istable(L, -1)) return luaL_error(L, "%s: field 'rewards' must be a table {component = weight}", what);
         lua_pushnil(L);
         while (lua_next(L, -2)) {
-            if (lua_type(L, -2) != LUA_TSTRING || !lua_isnumber(L, -1))
+            if (lua_type(L, -2) != LUA_TSTRING || lua_type(L, -1) != LUA_TNUMBER)
                 return luaL_error(L, "%s: 'rewards' maps component names to numbers", what);
             const char *k = lua_tostring(L, -2);
             if (strcmp(k, "accuracy") && strcmp(k, "format") && strcmp(k, "language"))

@@ -7,6 +7,10 @@ local tok = rz.tokenizer.chars{alphabet = "ab"}
 local m = rz.transformer{tokenizer = tok, dim = 8, layers = 1, heads = 2, context = 8}
 local closed = rz.transformer{vocab = 5, dim = 8, layers = 1, heads = 2, context = 8}
 closed:close()
+local env = rz.env("reverse(min_len=2,max_len=3)")
+local item = env:item("test", 0)
+local closed_env = rz.env("arith")
+closed_env:close()
 
 local cases = {
   -- config tables
@@ -59,6 +63,37 @@ local cases = {
   {function() rz.json(function() end) end, "cannot encode a function"},
   {function() local t = {}; t.t = t; rz.json(t) end, "nested too deeply"},
   {function() rz.json_decode("{") end, "rz.json_decode"},
+  -- environments
+  {function() rz.env("nosuchtask") end, "nosuchtask"},
+  {function() rz.env("countdown(numbres=3)") end, "unknown parameter 'numbres'"},
+  {function() rz.env("countdown(numbers=99)") end, "numbers"},
+  {function() rz.env("arith", {sed = 1}) end, "unknown field 'sed'"},
+  {function() env:item("valid", 1) end, "invalid option 'valid'"},
+  {function() env:item("test", -1) end, "negative"},
+  {function() env:item("test", 1 << 40) end, "test"},
+  {function() env:grade({prompt = "1+1="}, "x") end, "no string 'answer'"},
+  {function() env:grade(item, nil) end, "string expected"},
+  {function() closed_env:item("test", 1) end, "closed"},
+  -- generation, GRPO, evaluation
+  {function() m:generate{} end, "field 'prompts' must be a table"},
+  {function() m:generate{prompts = {"ab"}, max_new = 0} end, "field 'max_new' = 0"},
+  {function() m:generate{prompts = {"ab"}, temperature = -1} end, "field 'temperature'"},
+  {function() m:generate{prompts = {"ab"}, top_p = 0} end, "field 'top_p'"},
+  {function() m:generate{prompts = {"abc"}} end, "'c'"},
+  {function() m:generate{prompts = {"ab"}, stop = {""}} end, "stop[1]"},
+  {function() m:generate{prompts = {"ab"}, tmperature = 1} end, "unknown field 'tmperature'"},
+  {function() rz.grpo{env = env} end, "field 'policy' is required"},
+  {function() rz.grpo{policy = m} end, "field 'env' is required"},
+  {function() rz.grpo{policy = m, env = env, group = 0} end, "field 'group' = 0"},
+  {function() rz.grpo{policy = m, env = env, loss = "sum"} end, "not one of: grpo, token, dr_grpo"},
+  {function() rz.grpo{policy = m, env = env, rewards = {accuracy = "1"}} end, "maps component names to numbers"},
+  {function() rz.grpo{policy = m, env = env, rewards = {acuracy = 1}} end, "unknown reward component 'acuracy'"},
+  {function() rz.grpo{policy = m, env = env, reward_fn = 3} end, "'reward_fn' must be a function"},
+  {function() rz.grpo{policy = m, env = env, beta = 0 / 0} end, "field 'beta' is NaN"},
+  {function() rz.grpo{policy = m, env = env, groop = 8} end, "unknown field 'groop'"},
+  {function() rz.evaluate{model = m} end, "field 'env' is required"},
+  {function() rz.evaluate{model = m, env = env, items = 0} end, "field 'items' = 0"},
+  {function() rz.evaluate{model = m, env = env, items = 10000} end, "past the test split"},
 }
 
 for i, c in ipairs(cases) do T.raises(c[1], c[2], "case " .. i) end
