@@ -780,6 +780,37 @@ int rz_evaluate(rz_eval_result *out, rz_transformer *m, const rz_tokenizer *tok,
                 const rz_eval_config *cfg, rz_error *err);
 void rz_eval_result_free(rz_eval_result *r);
 
+/* --------------------------------------------------------------- agents: episode logs */
+
+/* A run's sampled episodes (agents/episodes.c): a msgpack header map followed by one map
+ * per episode, appended as training goes (RUN_DIR/episodes.msgpack). */
+typedef struct {
+    int64_t step;          /* the training step that sampled it (1-based) */
+    int group;             /* the prompt's group within the step (1-based) */
+    int tokens, truncated; /* completion length; hit max_new */
+    double reward;         /* the weighted total the trainer used */
+    double accuracy, format, language; /* the environment's components */
+    double advantage;      /* NaN when not known (e.g. a group dynamic sampling dropped) */
+    char *prompt, *answer, *completion; /* never NULL after a read */
+} rz_episode;
+
+typedef struct {
+    rz_episode *items;
+    int count, cap;
+} rz_episodes;
+
+/* Appends n episodes (the header first when the file is new or empty) in one write. */
+int rz_episodes_append(const char *path, const rz_episode *eps, int n, rz_error *err);
+/* Parses a whole log from bytes (a pure function; name only labels messages). A missing
+ * header, a truncated tail or a malformed map is RZ_ERR_FORMAT naming the byte offset and
+ * how many complete episodes precede it; *out is empty then. */
+int rz_episodes_parse(rz_episodes *out, const void *data, size_t len, const char *name, rz_error *err);
+int rz_episodes_read(rz_episodes *out, const char *path, rz_error *err);
+/* Keeps only the episodes of steps <= max_step (a resumed run), rewritten atomically; a
+ * missing file is fine. */
+int rz_episodes_truncate(const char *path, int64_t max_step, rz_error *err);
+void rz_episodes_free(rz_episodes *e); /* safe on a zeroed struct */
+
 #ifdef __cplusplus
 }
 #endif

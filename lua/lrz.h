@@ -71,6 +71,12 @@ void lrz_open_model(lua_State *L);
 void lrz_open_env(lua_State *L);
 void lrz_open_grpo(lua_State *L);
 void lrz_open_train(lua_State *L);
+/* rz.interrupted and the episode log (lrz_run.c); model:export and rz.import (lrz_interop.c) */
+void lrz_open_run(lua_State *L);
+void lrz_open_interop(lua_State *L);
+/* the registry field where the host program leaves a pointer to its signal flag
+ * (a volatile sig_atomic_t holding the signal number, 0 when none came) */
+#define LRZ_INTERRUPT_KEY "rlzero.interrupt"
 
 /* Handles that other bindings need to reach. */
 #define LRZ_TOKENIZER "rz.tokenizer"

@@ -1,4 +1,5 @@
 /* lrz_model.c: tokenizers, transformers, AdamW and checkpoints from Lua. */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -346,6 +347,12 @@ static int transformer_save(lua_State *L)
         extra = lua_tolstring(L, -1, &extra_len);
     }
     int with_opt = lrz_opt_bool(L, 3, "model:save", "optimizer", 1);
+    /* a non-finite value never reaches a checkpoint: the previous file stays as it was */
+    const rz_params *params = rz_transformer_params(h->m);
+    const char *bad = rz_params_nonfinite(params, params->param);
+    if (!bad && with_opt) bad = rz_params_nonfinite(params, params->m);
+    if (!bad && with_opt) bad = rz_params_nonfinite(params, params->v);
+    if (bad) return luaL_error(L, "model:save: %s: tensor '%s' holds a non-finite value; not written", path, bad);
     rz_checkpoint ck;
     memset(&ck, 0, sizeof ck);
     strcpy(ck.kind, "transformer");
@@ -499,13 +506,14 @@ static int adamw_set(lua_State *L)
  * One supervised step in C: pack, forward, backward, update. */
 static int adamw_sft(lua_State *L)
 {
-    static const char *const fields[] = {"prompts", "completions", "truncate", NULL};
+    static const char *const fields[] = {"prompts", "completions", "truncate", "skip_nonfinite", NULL};
     const char *what = "optimizer:sft";
     lrz_adamw *o = adamw_check(L, 1);
     lrz_transformer *h = adamw_model(L, o);
     luaL_checktype(L, 2, LUA_TTABLE);
     lrz_check_fields(L, 2, what, fields);
     int truncate = lrz_opt_bool(L, 2, what, "truncate", 0);
+    int skip_nonfinite = lrz_opt_bool(L, 2, what, "skip_nonfinite", 0);
     lrz_transformer_push_tokenizer(L, h);
     if (lua_isnil(L, -1)) return luaL_error(L, "%s: the model has no tokenizer (model:tokenizer(tok))", what);
     rz_tokenizer *tok = lrz_tokenizer_check(L, -1)->tok;
@@ -544,6 +552,16 @@ static int adamw_sft(lua_State *L)
     int rc = rz_sft_step(h->m, &o->cfg, h->step, &b, &loss, &gnorm, &err);
     int count = b.count;
     rz_sft_batch_free(&b);
+    if (rc == RZ_ERR_NONFINITE && skip_nonfinite) {
+        /* the parameters and moments are untouched; the step is consumed (the schedule
+         * and the data move on) and the caller logs and counts the skip */
+        h->step++;
+        lua_pushnumber(L, loss);
+        lua_pushnumber(L, (lua_Number)NAN);
+        lua_pushinteger(L, count);
+        lua_pushstring(L, err.msg);
+        return 4;
+    }
     if (rc != RZ_OK) return lrz_fail(L, what, &err);
     h->step++;
     lua_pushnumber(L, loss);

@@ -321,5 +321,7 @@ int luaopen_rlzero(lua_State *L)
     lrz_open_model(L);
     lrz_open_env(L);
     lrz_open_grpo(L);
+    lrz_open_run(L);
+    lrz_open_interop(L);
     return 1;
 }

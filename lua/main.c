@@ -1,11 +1,20 @@
 /* main.c: the `rlzero` program: runs an experiment script with key=value overrides.
  *
  *   rlzero SCRIPT.lua [key=value ...]
+ *   rlzero episodes RUN_DIR [--step N] [--json]
+ *   rlzero report RUN_DIR [--out FILE] [--steps N,M,...]
  *
  * The script receives the overrides as a table in `...` (and `arg` as in lua5.4); scripts
  * validate them with rz.config(defaults, overrides), which names any unknown key. The run
- * is under lua_pcall with a traceback; any error exits 1 with the message. */
+ * is under lua_pcall with a traceback; any error exits 1 with the message.
+ *
+ * SIGINT and SIGTERM only set a flag (the handler resets itself, so a second Ctrl-C kills
+ * at once); scripts poll it through rz.interrupted() / run:should_stop() at step
+ * boundaries, write a checkpoint and exit 130 (SIGINT) or 143 (SIGTERM). The subcommands
+ * run the Lua modules rlzero.episodes and rlzero.report. */
 #include <limits.h>
+#include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,16 +26,42 @@
 
 int luaopen_rlzero(lua_State *L);
 
+/* The one piece of global state: a signal handler can reach nothing else. */
+static volatile sig_atomic_t interrupted;
+
+static void on_signal(int sig)
+{
+    interrupted = sig;
+}
+
+static void install_handlers(lua_State *L)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sa.sa_flags = SA_RESTART | SA_RESETHAND;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    lua_pushlightuserdata(L, (void *)(uintptr_t)&interrupted);
+    lua_setfield(L, LUA_REGISTRYINDEX, LRZ_INTERRUPT_KEY);
+}
+
 static void usage(FILE *f)
 {
     fputs("usage: rlzero SCRIPT.lua [key=value ...]\n"
           "       rlzero -e 'LUA CODE' [key=value ...]\n"
+          "       rlzero episodes RUN_DIR [--step N] [--json]\n"
+          "       rlzero report RUN_DIR [--out FILE] [--steps N,M,...]\n"
           "       rlzero --help | --version\n"
           "\n"
           "Runs a Lua experiment script with the rlzero module preloaded (require \"rlzero\").\n"
           "Overrides reach the script as a table in `...`; experiment scripts accept at least\n"
           "out=DIR seed=N steps=N fresh=true, and name any key they do not know.\n"
-          "Threads come from OMP_NUM_THREADS.\n"
+          "Threads come from OMP_NUM_THREADS. Ctrl-C or SIGTERM stops a training script at\n"
+          "the end of its step with a checkpoint (exit 130 or 143); re-run the same command to\n"
+          "resume. `episodes` prints a run's episode log (readably, or as JSON lines);\n"
+          "`report` writes RUN_DIR/report.html, one self-contained page of plots.\n"
           "\n"
           "Examples:\n"
           "  rlzero experiments/r1zero.lua\n"
@@ -83,6 +118,43 @@ static void set_path(lua_State *L)
     lua_pop(L, 1);
 }
 
+static lua_State *new_state(void)
+{
+    lua_State *L = luaL_newstate();
+    if (!L) {
+        fprintf(stderr, "rlzero: cannot create a Lua state (out of memory)\n");
+        return NULL;
+    }
+    luaL_openlibs(L);
+    luaL_requiref(L, "rlzero", luaopen_rlzero, 0);
+    lua_pop(L, 1);
+    set_path(L);
+    return L;
+}
+
+/* `rlzero episodes|report ARGS...`: require("rlzero.NAME").main(ARGS...) returns the exit
+ * status; an error (a missing run directory, a corrupt log) exits 1 with its message. */
+static int run_subcommand(const char *name, int argc, char **argv)
+{
+    lua_State *L = new_state();
+    if (!L) return 1;
+    lua_pushcfunction(L, msghandler);
+    lua_getglobal(L, "require");
+    lua_pushfstring(L, "rlzero.%s", name);
+    int status = lua_pcall(L, 1, 1, 1);
+    if (status == LUA_OK) {
+        lua_getfield(L, -1, "main");
+        lua_remove(L, -2);
+        for (int i = 0; i < argc; i++) lua_pushstring(L, argv[i]);
+        status = lua_pcall(L, argc, 1, 1);
+    }
+    int code = 1;
+    if (status != LUA_OK) fprintf(stderr, "rlzero %s: %s\n", name, lua_tostring(L, -1));
+    else code = lua_isinteger(L, -1) ? (int)lua_tointeger(L, -1) : 0;
+    lua_close(L);
+    return code;
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) {
@@ -98,21 +170,19 @@ int main(int argc, char **argv)
         return 0;
     }
     int code_arg = strcmp(argv[1], "-e") == 0;
+    const char *sub = strcmp(argv[1], "episodes") == 0 ? "episodes"
+                    : strcmp(argv[1], "report") == 0   ? "report"
+                                                       : NULL;
     if (code_arg && argc < 3) {
         usage(stderr);
         return 2;
     }
     int first_override = code_arg ? 3 : 2;
+    if (sub) return run_subcommand(sub, argc - 2, argv + 2);
 
-    lua_State *L = luaL_newstate();
-    if (!L) {
-        fprintf(stderr, "rlzero: cannot create a Lua state (out of memory)\n");
-        return 1;
-    }
-    luaL_openlibs(L);
-    luaL_requiref(L, "rlzero", luaopen_rlzero, 0);
-    lua_pop(L, 1);
-    set_path(L);
+    lua_State *L = new_state();
+    if (!L) return 1;
+    install_handlers(L);
 
     /* arg, as lua5.4 sets it: arg[0] the script, arg[1..] the rest */
     lua_createtable(L, argc, 1);
