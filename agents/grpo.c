@@ -46,6 +46,10 @@ struct rz_grpo {
     char **text;               /* (cap) decoded completions, or NULL */
     long gen_tokens;
     double gen_seconds;
+    /* the last update's advantage of each of its completions (NaN: not trained on), for
+     * episode logs: rz_grpo_advantage */
+    float *last_adv; /* (last_cap) */
+    int last_n, last_cap;
 };
 
 static double now_seconds(void)
@@ -129,6 +133,7 @@ void rz_grpo_free(rz_grpo *t)
     free(t->clen);
     free(t->trunc);
     free(t->text);
+    free(t->last_adv);
     free(t);
 }
 
@@ -187,6 +192,11 @@ int rz_grpo_create(rz_grpo **out, rz_transformer *policy, const rz_tokenizer *to
 }
 
 rz_transformer *rz_grpo_reference(rz_grpo *t) { return t->ref; }
+double rz_grpo_advantage(const rz_grpo *t, int i)
+{
+    return i >= 0 && i < t->last_n ? t->last_adv[i] : NAN;
+}
+
 long rz_grpo_steps(const rz_grpo *t) { return t->updates; }
 long rz_grpo_opt_steps(const rz_grpo *t) { return t->opt_steps; }
 
@@ -530,6 +540,17 @@ int rz_grpo_update(rz_grpo *t, const float *rewards, rz_grpo_metrics *metrics, r
                 if (t->plen[i] + t->clen[i] - 1 > Tmax) Tmax = t->plen[i] + t->clen[i] - 1;
             }
     mt.groups_kept = N / G;
+    if (NS > t->last_cap) {
+        float *a = realloc(t->last_adv, (size_t)NS * sizeof *a);
+        if (!a) {
+            rc = rz_error_set(err, RZ_ERR_NOMEM, "grpo update: cannot allocate %d advantages", NS);
+            goto done;
+        }
+        t->last_adv = a;
+        t->last_cap = NS;
+    }
+    for (int i = 0; i < NS; i++) t->last_adv[i] = NAN;
+    t->last_n = NS;
     if (N == 0) goto finish; /* nothing informative: no step, as DAPO would resample */
 
     /* ---- the kept batch */
@@ -573,6 +594,7 @@ int rz_grpo_update(rz_grpo *t, const float *rewards, rz_grpo_metrics *metrics, r
             }
     rc = rz_advantages(w.adv, w.reward, N, G, c->estimator, c->scale, err);
     if (rc) goto done;
+    for (int n = 0; n < N; n++) t->last_adv[w.seq[n]] = w.adv[n];
 
     int M = c->minibatches < N ? c->minibatches : N;
     int T;

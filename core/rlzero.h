@@ -719,6 +719,9 @@ int rz_grpo_informative(const rz_grpo *t, const float *rewards, uint8_t *keep);
  * gradient is NaN/Inf is skipped (counted in metrics->skipped). metrics may be NULL. */
 int rz_grpo_update(rz_grpo *t, const float *rewards, rz_grpo_metrics *metrics, rz_error *err);
 rz_transformer *rz_grpo_reference(rz_grpo *t); /* NULL when beta = 0 */
+/* The advantage the last rz_grpo_update gave its completion i (in pending order), NaN
+ * when that completion was not trained on (a dropped group) or i is out of range. */
+double rz_grpo_advantage(const rz_grpo *t, int i);
 long rz_grpo_steps(const rz_grpo *t);           /* updates done */
 long rz_grpo_opt_steps(const rz_grpo *t);       /* optimizer steps taken (the LR schedule's clock) */
 /* Resuming: restores both counters (the policy's weights and moments come from a checkpoint). */

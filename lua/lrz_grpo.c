@@ -451,6 +451,16 @@ static int grpo_step(lua_State *L)
 
     rz_grpo_metrics m;
     if (rz_grpo_update(t, rewards, &m, &err) != RZ_OK) return lrz_fail(L, "trainer:step", &err);
+    /* the samples learn their advantages (absent where the update did not train on them) */
+    lua_rawgeti(L, LUA_REGISTRYINDEX, h->samples_ref);
+    for (int i = 0; i < n; i++) {
+        double adv = rz_grpo_advantage(t, i);
+        if (adv != adv) continue;
+        lua_rawgeti(L, -1, i + 1);
+        SETNUM("advantage", adv);
+        lua_pop(L, 1);
+    }
+    lua_pop(L, 1);
     lua_createtable(L, 0, 40);
     SETINT("step", m.step + 1);
     SETINT("groups", m.groups);

@@ -146,6 +146,7 @@ static int run_subcommand(const char *name, int argc, char **argv)
         lua_getfield(L, -1, "main");
         lua_remove(L, -2);
         for (int i = 0; i < argc; i++) lua_pushstring(L, argv[i]);
+        /* the modules report user errors themselves; a traceback is for their bugs */
         status = lua_pcall(L, argc, 1, 1);
     }
     int code = 1;
