@@ -141,10 +141,26 @@ const float *rz_transformer_logits(const rz_transformer *m); /* (B, T, V) */
 int rz_transformer_backward(rz_transformer *m, const float *dlogits /* (B, T, V) */,
                             rz_error *err);
 /* Weighted next-token cross-entropy: loss = -sum(w * logp) / sum(w), where position (b, t)
- * predicts targets[b, t]. With backward != 0 also accumulates its gradient. */
+ * predicts targets[b, t]. With backward != 0 also accumulates its gradient. weights may be
+ * NULL (all 1); a position of weight 0 is ignored, its target may be anything (e.g. -1).
+ * sum(w) == 0 gives loss 0 and no gradient. A non-finite loss is RZ_ERR_NONFINITE. */
 int rz_transformer_loss(rz_transformer *m, const int *tokens /* (B, T) */,
                         const int *targets /* (B, T) */, const float *weights /* (B, T) */,
                         int B, int T, int backward, float *loss, rz_error *err);
+
+/* A KV cache for incremental decoding: `slots` sequences, each up to `len` <= context
+ * positions. A slot is reused by feeding a new sequence from position 0. */
+typedef struct rz_kvcache rz_kvcache;
+int rz_kvcache_create(rz_kvcache **out, const rz_transformer *m, int slots, int len, rz_error *err);
+void rz_kvcache_free(rz_kvcache *c);
+/* Feeds n tokens, one per sequence: tokens[i] at position pos[i] of cache slot slot[i]
+ * (positions 0..pos[i]-1 of that slot must have been fed before); writes logits (n, V).
+ * Rows are independent: any subset of slots may be fed in one call (each slot at most once),
+ * and a row's logits are bit-identical whatever the other rows are. Leaves the activations
+ * of the last rz_transformer_forward untouched. */
+int rz_transformer_decode(rz_transformer *m, rz_kvcache *c, int n, const int *slot /* (n) */,
+                          const int *pos /* (n) */, const int *tokens /* (n) */,
+                          float *logits /* (n, V) */, rz_error *err);
 
 /* --------------------------------------------------------------------- mlp */
 

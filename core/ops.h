@@ -1,0 +1,85 @@
+/* ops.h: layer functions shared by the models (internal; not installed).
+ *
+ * Every layer is a forward/backward pair of free functions: outputs first, then inputs
+ * and weights, then sizes. Backward functions accumulate (+=) into every gradient they
+ * produce, so callers zero what they want fresh. Matrices are row-major and weights are
+ * stored (out, in) as in PyTorch's nn.Linear: y = x W^T.
+ *
+ * The names carry the rz_ prefix only because the tests link against the shared library,
+ * which exports rz_* symbols alone; they are not part of the public API.
+ *
+ * Every function is deterministic: parallel loops split independent rows (or columns for
+ * weight-like reductions) and each sum runs in a fixed order, so results do not depend on
+ * the number of OpenMP threads. */
+#ifndef RZ_OPS_H
+#define RZ_OPS_H
+
+#include "rlzero.h"
+
+/* Parallel regions cost microseconds to open; below this much work (in elements or
+ * multiply-adds) a loop runs on the calling thread. The split never changes results. */
+#define RZ_PAR_MIN 32768
+
+/* out = in W^T through cblas_sgemm. */
+void rz_matmul_forward(float *out /* (N, OC) */, const float *in /* (N, IC) */,
+                       const float *w /* (OC, IC) */, int N, int IC, int OC);
+/* din += dout W; dw += dout^T in. din or dw may be NULL to skip that gradient. */
+void rz_matmul_backward(float *din /* (N, IC) */, float *dw /* (OC, IC) */,
+                        const float *dout /* (N, OC) */, const float *in /* (N, IC) */,
+                        const float *w /* (OC, IC) */, int N, int IC, int OC);
+/* out = in W^T like rz_matmul_forward, but each output element is a dot product with a
+ * fixed summation order, so a row's result never depends on the other rows of the call
+ * (the KV-cache decode needs this batch invariance; BLAS may switch kernels with N). */
+void rz_matmul_rows(float *out /* (N, OC) */, const float *in /* (N, IC) */,
+                    const float *w /* (OC, IC) */, int N, int IC, int OC);
+
+/* out[n] = wte[tokens[n]]; tokens must already be valid. */
+void rz_embedding_forward(float *out /* (N, C) */, const int *tokens /* (N) */,
+                          const float *wte /* (V, C) */, int N, int C);
+void rz_embedding_backward(float *dwte /* (V, C) */, const float *dout /* (N, C) */,
+                           const int *tokens /* (N) */, int N, int C);
+
+/* out = x / sqrt(mean(x^2) + eps) * w; rstd keeps 1 / sqrt(mean(x^2) + eps) per row. */
+void rz_rmsnorm_forward(float *out /* (N, C) */, float *rstd /* (N) */, const float *x /* (N, C) */,
+                        const float *w /* (C) */, int N, int C, float eps);
+void rz_rmsnorm_backward(float *dx /* (N, C) */, float *dw /* (C) */, const float *dout /* (N, C) */,
+                         const float *x /* (N, C) */, const float *w /* (C) */,
+                         const float *rstd /* (N) */, int N, int C);
+
+/* RoPE tables for Hugging Face Llama's rotate-half convention: for i < hd/2,
+ * inv_freq_i = theta^(-2i/hd), cos/sin[p, i] = cos/sin(p * inv_freq_i) (computed in double). */
+void rz_rope_table(float *cos_t /* (P, hd/2) */, float *sin_t /* (P, hd/2) */, int P, int hd,
+                   float theta);
+/* Rotates, in each head, the pairs (x[i], x[i + hd/2]) by the angle of position pos[n]:
+ * out may alias x. */
+void rz_rope_forward(float *out /* (N, NH*hd) */, const float *x /* (N, NH*hd) */,
+                     const int *pos /* (N) */, const float *cos_t, const float *sin_t, int N,
+                     int NH, int hd);
+/* dx += R^T dout (the inverse rotation); dx may alias dout only when dx held zero. */
+void rz_rope_backward(float *dx /* (N, NH*hd) */, const float *dout /* (N, NH*hd) */,
+                      const int *pos /* (N) */, const float *cos_t, const float *sin_t, int N,
+                      int NH, int hd);
+
+/* One query against n keys/values of one head: p = softmax(q.k_u / sqrt(hd)),
+ * out = sum_u p_u v_u. k and v rows are `stride` floats apart. */
+void rz_attention_row(float *out /* (hd) */, float *p /* (n) */, const float *q /* (hd) */,
+                      const float *k, const float *v, int stride, int n, int hd);
+/* Causal multi-head attention over (B, T): q, k, v already projected (and rotated);
+ * att keeps the probabilities for backward (entries above the diagonal are unspecified). */
+void rz_attention_forward(float *out /* (B, T, C) */, float *att /* (B, NH, T, T) */,
+                          const float *q /* (B, T, C) */, const float *k /* (B, T, C) */,
+                          const float *v /* (B, T, C) */, int B, int T, int C, int NH);
+/* scratch: (B, NH, T) floats of workspace. */
+void rz_attention_backward(float *dq /* (B, T, C) */, float *dk /* (B, T, C) */,
+                           float *dv /* (B, T, C) */, float *scratch /* (B, NH, T) */,
+                           const float *dout /* (B, T, C) */, const float *att /* (B, NH, T, T) */,
+                           const float *q, const float *k, const float *v, int B, int T, int C,
+                           int NH);
+
+/* out = silu(gate) * up, elementwise over n values. */
+void rz_swiglu_forward(float *out /* (n) */, const float *gate /* (n) */, const float *up /* (n) */,
+                       size_t n);
+void rz_swiglu_backward(float *dgate /* (n) */, float *dup /* (n) */, const float *dout /* (n) */,
+                        const float *gate /* (n) */, const float *up /* (n) */, size_t n);
+
+#endif
