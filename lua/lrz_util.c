@@ -1,5 +1,6 @@
 /* lrz_util.c: config-table validation, handles and tensors for the Lua binding. */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -35,7 +36,7 @@ void lrz_check_fields(lua_State *L, int idx, const char *what, const char *const
             }
             luaL_pushresult(&b);
             if (lua_type(L, -2) == LUA_TSTRING)
-                luaL_error(L, "%s: unknown field '%s' (allowed: %s)", what, lua_tostring(L, -3),
+                luaL_error(L, "%s: unknown field '%s' (allowed: %s)", what, lua_tostring(L, -2),
                            lua_tostring(L, -1));
             luaL_error(L, "%s: unexpected %s key in the options (allowed: %s)", what,
                        luaL_typename(L, -2), lua_tostring(L, -1));
@@ -86,9 +87,12 @@ lua_Number lrz_opt_num(lua_State *L, int idx, const char *what, const char *fiel
     }
     lua_pop(L, 1);
     if (isnan(v)) luaL_error(L, "%s: field '%s' is NaN", what, field);
-    if (!(v >= lo && v <= hi))
-        luaL_error(L, "%s: field '%s' = %f is out of range [%g, %g]", what, field, (double)v,
-                   (double)lo, (double)hi);
+    if (!(v >= lo && v <= hi)) {
+        /* lua_pushfstring knows no %g: format the numbers here */
+        char range[128];
+        snprintf(range, sizeof range, "%.9g is out of range [%g, %g]", (double)v, (double)lo, (double)hi);
+        luaL_error(L, "%s: field '%s' = %s", what, field, range);
+    }
     return v;
 }
 

@@ -56,38 +56,29 @@ static int is_dir(const char *p)
  * (a build in the source tree); the installed helpers. */
 static void set_path(lua_State *L)
 {
-    luaL_Buffer b;
-    luaL_buffinit(L, &b);
+    int base = lua_gettop(L);
     const char *env = getenv("RLZERO_LUA_PATH");
-    if (env && *env) {
-        luaL_addstring(&b, env);
-        luaL_addstring(&b, "/?.lua;");
-    }
+    if (env && *env) lua_pushfstring(L, "%s/?.lua;", env);
     char exe[PATH_MAX];
     ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 16);
-    if (n > 0) {
-        exe[n] = '\0';
-        char *slash = strrchr(exe, '/');
-        if (slash) {
-            /* libtool may run us from .libs/: look one level up too */
-            strcpy(slash, "/lua");
-            if (is_dir(exe)) {
-                luaL_addstring(&b, exe);
-                luaL_addstring(&b, "/?.lua;");
-            } else if (slash - exe > 6 && strncmp(slash - 6, "/.libs", 6) == 0) {
-                strcpy(slash - 6, "/lua");
-                if (is_dir(exe)) {
-                    luaL_addstring(&b, exe);
-                    luaL_addstring(&b, "/?.lua;");
-                }
-            }
+    char *slash = n > 0 ? (exe[n] = '\0', strrchr(exe, '/')) : NULL;
+    if (slash) {
+        /* libtool may run us from .libs/: look one level up too */
+        strcpy(slash, "/lua");
+        if (is_dir(exe)) {
+            lua_pushfstring(L, "%s/?.lua;", exe);
+        } else if (slash - exe > 6 && strncmp(slash - 6, "/.libs", 6) == 0) {
+            strcpy(slash - 6, "/lua");
+            if (is_dir(exe)) lua_pushfstring(L, "%s/?.lua;", exe);
         }
     }
-    luaL_addstring(&b, RZ_LUA_LMODDIR "/?.lua;");
+    lua_pushstring(L, RZ_LUA_LMODDIR "/?.lua;");
     lua_getglobal(L, "package");
     lua_getfield(L, -1, "path");
-    luaL_addvalue(&b);
-    luaL_pushresult(&b);
+    lua_remove(L, -2);
+    lua_concat(L, lua_gettop(L) - base);
+    lua_getglobal(L, "package");
+    lua_insert(L, -2);
     lua_setfield(L, -2, "path");
     lua_pop(L, 1);
 }

@@ -37,7 +37,7 @@ local cases = {
   {function() m:forward{{1, 1.5}} end, "not an integer token id"},
   {function() m:forward{{1, 2, 1, 2, 1, 2, 1, 2, 1}} end, "context"},
   {function() m:forward("abc") end, "table expected"},
-  {function() m:forward{{1, 2}}[3] end, "out of range"},
+  {function() local _ = m:forward{{1, 2}}[3] end, "out of range"},
   {function() m:loss({{1, 2}}, {{1}}) end, "targets are 1x1"},
   {function() m:loss({{1, 2}}, {{1, 2}}, {{1, -1}}) end, "weight (1, 2)"},
   {function() m:loss({{1, 2}}, {{1, 2}}, nil, {backwards = true}) end, "unknown field 'backwards'"},
