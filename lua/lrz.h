@@ -68,6 +68,7 @@ int *lrz_read_tokens(lua_State *L, int idx, const char *what, int V, int *B, int
 
 /* ---- class openers (one per binding file) ---- */
 void lrz_open_model(lua_State *L);
+void lrz_open_game(lua_State *L);
 void lrz_open_train(lua_State *L);
 
 /* Handles that other bindings need to reach. */

@@ -319,5 +319,6 @@ int luaopen_rlzero(lua_State *L)
     lua_pushliteral(L, RZ_VERSION);
     lua_setfield(L, -2, "version");
     lrz_open_model(L);
+    lrz_open_game(L);
     return 1;
 }
