@@ -131,6 +131,8 @@ int rz_selfplay_config_check(const rz_selfplay_config *c, rz_error *err)
     if (!(c->entropy_coef >= 0.0f) || !isfinite(c->entropy_coef))
         return rz_error_set(err, RZ_ERR_ARG, "selfplay: entropy_coef = %g must be >= 0",
                             (double)c->entropy_coef);
+    if (c->first_plies < 0)
+        return rz_error_set(err, RZ_ERR_ARG, "selfplay: first_plies = %d must be >= 0", c->first_plies);
     if (c->holdout < 0)
         return rz_error_set(err, RZ_ERR_ARG, "selfplay: holdout = %d must be >= 0", c->holdout);
     if (!(c->opt.lr >= 0.0f) || !isfinite(c->opt.lr))
@@ -349,7 +351,8 @@ static int play(rz_selfplay *t, long *D_out, rz_error *err)
             memcpy(t->mask + d * A, t->batch_mask + (size_t)b * A, (size_t)A);
             t->action[d] = a;
             t->player[d] = (int8_t)mover;
-            t->lmask[d] = held ? 0.0f : 1.0f;
+            const int rollout = t->cfg.first_plies > 0 && t->len[i] >= t->cfg.first_plies;
+            t->lmask[d] = held || rollout ? 0.0f : 1.0f;
             t->len[i]++;
         }
         if (bad >= 0)

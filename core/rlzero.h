@@ -558,6 +558,9 @@ typedef struct {
                           * is a multiple of ref_reset (0: the initial policy for ever) */
     float entropy_coef;  /* adds -entropy_coef * (mean policy entropy over the trained
                           * decisions) to the loss, against early collapse; 0 = off */
+    int first_plies;     /* k > 0: only the first k decisions of each game (from its start
+                          * position, shared by its group) carry loss; the rest of the game
+                          * only rolls out the outcome. 0 = every decision */
     int holdout;         /* k > 0: decisions at held-out positions (rz_position_heldout)
                           * carry no loss, so the policy never learns there; 0 = none */
     rz_adamw_config opt; /* warmup and total_steps count trainer steps (rz_selfplay_step) */
@@ -565,7 +568,7 @@ typedef struct {
 } rz_selfplay_config;
 
 /* positions 16, group 8, opening_max 2, temperature 1, mu 1, minibatches 1, GRPO with
- * group scale, rz_objective_default, ref_reset 0, entropy_coef 0, holdout 0, rz_adamw_config_default with
+ * group scale, rz_objective_default, ref_reset 0, entropy_coef 0, first_plies 0, holdout 0, rz_adamw_config_default with
  * lr 3e-3, grad_clip 1, seed 1. */
 void rz_selfplay_config_default(rz_selfplay_config *cfg);
 /* Names the bad field. */
