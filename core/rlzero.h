@@ -813,6 +813,137 @@ int rz_episodes_read(rz_episodes *out, const char *path, rz_error *err);
  * missing file is fine. */
 int rz_episodes_truncate(const char *path, int64_t max_step, rz_error *err);
 void rz_episodes_free(rz_episodes *e); /* safe on a zeroed struct */
+/* -------------------------------------------------------- agents: self-play
+ * Game policies trained from the rules alone (agents/selfplay.c) and evaluated against
+ * reference players and each other (agents/arena.c). */
+
+/* An agent is a policy MLP or a reference player, both borrowed. A policy reads
+ * rz_game_observe and picks among the legal actions by rz_sample_token at `temperature`
+ * (0 = greedy: the lowest id among the best). Its mlp needs inputs == obs_size and
+ * outputs == num_actions of the game it plays. */
+typedef struct {
+    rz_mlp *mlp;       /* a policy, or NULL */
+    rz_player *player; /* a reference player, or NULL (exactly one of the two is set) */
+    float temperature; /* policies only */
+} rz_agent;
+
+/* One move at a non-terminal state (a terminal one is RZ_ERR_ILLEGAL). Not thread-safe
+ * (the mlp's activations and the player's scratch are used). */
+int rz_agent_act(const rz_game *g, const rz_agent *a, const void *state, rz_rng *rng,
+                 int *action, rz_error *err);
+
+typedef struct {
+    int positions;       /* P start positions per step */
+    int group;           /* G >= 2 games from each start position */
+    int opening_max;     /* a start position is the initial state after k uniformly random
+                          * legal moves, k uniform in 0..opening_max (a move that would end
+                          * the game ends the opening instead) */
+    float temperature;   /* sampling temperature of both seats in self-play, > 0 */
+    int mu;              /* passes over each step's decisions (1: rho = 1, the clip idles) */
+    int minibatches;     /* optimizer updates per pass, over a shuffled split */
+    int estimator;       /* RZ_EST_* */
+    int scale;           /* RZ_SCALE_* */
+    rz_objective obj;    /* clip, beta, KL estimator, aggregation (T = 1: one decision) */
+    int ref_reset;       /* beta > 0: the reference policy is the policy at the last step that
+                          * is a multiple of ref_reset (0: the initial policy for ever) */
+    float entropy_coef;  /* adds -entropy_coef * (mean policy entropy over the trained
+                          * decisions) to the loss, against early collapse; 0 = off */
+    int first_plies;     /* k > 0: only the first k decisions of each game (from its start
+                          * position, shared by its group) carry loss; the rest of the game
+                          * only rolls out the outcome. 0 = every decision */
+    int holdout;         /* k > 0: decisions at held-out positions (rz_position_heldout)
+                          * carry no loss, so the policy never learns there; 0 = none */
+    rz_adamw_config opt; /* warmup and total_steps count trainer steps (rz_selfplay_step) */
+    uint64_t seed;
+} rz_selfplay_config;
+
+/* positions 16, group 8, opening_max 2, temperature 1, mu 1, minibatches 1, GRPO with
+ * group scale, rz_objective_default, ref_reset 0, entropy_coef 0, first_plies 0, holdout 0, rz_adamw_config_default with
+ * lr 3e-3, grad_clip 1, seed 1. */
+void rz_selfplay_config_default(rz_selfplay_config *cfg);
+/* Names the bad field. */
+int rz_selfplay_config_check(const rz_selfplay_config *cfg, rz_error *err);
+
+/* Metrics of one step (seats are the game's players 0 and 1). */
+typedef struct {
+    double games, decisions, trained; /* self-play games, all decisions, decisions in the loss */
+    double win0, win1, draw;          /* fractions of games won by player 0 / 1, drawn */
+    double length_mean, length_max;   /* plies of each game from its start position */
+    double zero_std_frac;             /* groups whose outcomes all agree (no signal) */
+    double entropy;                   /* mean policy entropy at the trained decisions */
+    double loss, kl, clip_frac, clip_low, clip_high, ratio_mean; /* means over updates */
+    double grad_norm;                 /* before clipping, mean over updates */
+    double lr;
+    double play_seconds, train_seconds;
+} rz_selfplay_stats;
+
+typedef struct rz_selfplay rz_selfplay;
+
+/* The game must outlive the trainer. mlp's inputs and outputs are taken from the game
+ * (any values there are overwritten); its weights are drawn from mlp_seed. */
+int rz_selfplay_create(rz_selfplay **out, const rz_game *g, const rz_mlp_config *mlp,
+                       uint64_t mlp_seed, const rz_selfplay_config *cfg, rz_error *err);
+void rz_selfplay_free(rz_selfplay *t);
+rz_mlp *rz_selfplay_policy(rz_selfplay *t);
+const rz_selfplay_config *rz_selfplay_cfg(const rz_selfplay *t);
+long rz_selfplay_steps(const rz_selfplay *t); /* steps done */
+/* Sets the count of steps done (after restoring params and moments from a checkpoint), so
+ * a resumed run draws the same games as an uninterrupted one. */
+int rz_selfplay_set_steps(rz_selfplay *t, long steps, rz_error *err);
+/* Plays P * G games with the current policy in both seats and applies mu * minibatches
+ * updates. Step s draws start position p from rz_rng_stream(seed, s, p, 0) and game g of
+ * it from rz_rng_stream(seed, s, p, g + 1); games run in lockstep, one batched forward
+ * per ply, OpenMP over games, so the result is bitwise the same for any thread count.
+ * The reward of a decision is the final return of the player who made it; advantages
+ * are computed in each group for the player to move at its start position and negated
+ * for the other (for zero-sum returns this equals normalising each seat separately). */
+int rz_selfplay_step(rz_selfplay *t, rz_selfplay_stats *st, rz_error *err);
+
+/* The gradient of the entropy bonus, -c * sum_n w_n H_n / sum_n w_n with H the entropy of
+ * softmax(logits[n]) (masked -INFINITY entries excluded): accumulates into dlogits. */
+void rz_selfplay_entropy_backward(float *dlogits /* (N, A) */, const float *logits /* (N, A) */,
+                                  const float *w /* (N) */, int N, int A, float c);
+
+/* Whether a position is held out (k > 0): a 64-bit hash of its observation, mod k, is
+ * 0. The observation identifies a position for every game here (nim: the pile sizes), so
+ * the split does not depend on the move order that reached it. */
+int rz_position_heldout(const rz_game *g, const void *state, int k);
+
+typedef struct {
+    int wins, draws, losses; /* from the first agent's point of view */
+    double plies_mean;       /* game length */
+} rz_arena_result;
+
+/* games games from the initial state, a in seat a_seat (0 moves first) and b in the other.
+ * Game i draws from rz_rng_stream(seed, i, 0, 0) (both agents' random choices). Games run
+ * in lockstep with OpenMP over games; each reference player gets one instance per
+ * thread; the result does not depend on the thread count. a and b may be the same. */
+int rz_arena_play(const rz_game *g, const rz_agent *a, const rz_agent *b, int a_seat, int games,
+                  uint64_t seed, rz_arena_result *res, rz_error *err);
+
+/* Every line perfect play can choose against a greedy policy: a walks the game tree
+ * from the initial state in seat a_seat, taking its greedy move (any temperature is
+ * treated as 0); at each of the opponent's turns every value-preserving move (exact
+ * solver, within max_nodes per call) is followed. res counts the lines (leaves) by their
+ * outcome for a; "no loss against perfect play" is res->losses == 0. a must be a policy. */
+int rz_arena_perfect_lines(const rz_game *g, const rz_agent *a, int a_seat, long max_nodes,
+                           rz_arena_result *res, rz_error *err);
+
+/* Winning-move accuracy: over the distinct non-terminal positions reachable from the
+ * initial state (distinct observations, at most max_positions of them) in which the mover
+ * can force a win (exact solver), *correct counts those where a's greedy move keeps a
+ * forced win (nim: leaves XOR 0). holdout k > 0 keeps only held-out positions, k < 0 only
+ * the others (k = -h: not held out under h), 0 all. */
+int rz_arena_winning_moves(const rz_game *g, const rz_agent *a, int holdout, long max_positions,
+                           long max_nodes, long *positions, long *correct, rz_error *err);
+
+/* Elo ratings from a round robin: points[i*K + j] is what i scored against j (a win 1, a
+ * draw 1/2) in games[i*K + j] games (symmetric). The Bradley-Terry maximum-likelihood fit
+ * (MM iterations) with `prior` virtual draws added to every pair that played, which keeps
+ * ratings finite when someone wins or loses everything; elo = 400 log10(gamma), shifted
+ * so that elo[anchor] = 0. Players that played nobody get 0. */
+int rz_elo_fit(double *elo /* (K) */, const double *points /* (K, K) */,
+               const double *games /* (K, K) */, int K, int anchor, double prior, rz_error *err);
 
 #ifdef __cplusplus
 }

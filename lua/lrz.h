@@ -70,7 +70,7 @@ int *lrz_read_tokens(lua_State *L, int idx, const char *what, int V, int *B, int
 void lrz_open_model(lua_State *L);
 void lrz_open_env(lua_State *L);
 void lrz_open_grpo(lua_State *L);
-void lrz_open_train(lua_State *L);
+void lrz_open_game(lua_State *L);
 /* rz.interrupted and the episode log (lrz_run.c); model:export and rz.import (lrz_interop.c) */
 void lrz_open_run(lua_State *L);
 void lrz_open_interop(lua_State *L);

@@ -323,5 +323,6 @@ int luaopen_rlzero(lua_State *L)
     lrz_open_grpo(L);
     lrz_open_run(L);
     lrz_open_interop(L);
+    lrz_open_game(L);
     return 1;
 }

@@ -1,0 +1,582 @@
+/* selfplay.c: GRPO self-play for two-player games, from the rules alone.
+ *
+ * One step:
+ *   1. P start positions: the initial state after a few uniformly random moves.
+ *   2. G games from each, the current policy in both seats, sampled at `temperature`.
+ *      All P * G games advance in lockstep: one batched MLP forward per ply over the games
+ *      still running, then OpenMP over games for sampling and applying moves. Each game
+ *      draws from its own RNG stream and writes only its own decision slots, so the result
+ *      is the same for any thread count.
+ *   3. Rewards: a game's final return for the player to move at its start position;
+ *      advantages by rz_advantages within each group of G; a decision made by the other
+ *      player gets the negated advantage. For zero-sum returns that is exactly what
+ *      normalising each seat on its own would give (mean and std flip sign together).
+ *   4. The GRPO objective with each decision as a sequence of one token (N = decisions,
+ *      T = 1), its dlogp through rz_logprob_backward and rz_mlp_backward, AdamW; mu passes,
+ *      each split into `minibatches` updates over a shuffled order.
+ *
+ * There is no value function and no hand-written evaluation: the only signal is who won.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+#include "rlzero.h"
+
+/* per-game loops shorter than this run on one thread: a fork costs more than the work */
+#define SP_OMP_MIN_GAMES 64
+
+struct rz_selfplay {
+    const rz_game *g;
+    rz_selfplay_config cfg;
+    rz_adamw_config opt; /* cfg.opt with warmup and total_steps in optimizer updates */
+    rz_mlp *mlp, *ref;   /* ref only when beta > 0 */
+    long steps, updates;
+    int I, A, M;         /* observation size, actions, max moves */
+    size_t S;            /* state bytes */
+    /* per-step buffers, sized for P * G games of M decisions */
+    int n_games;
+    unsigned char *states; // (n_games, S)
+    unsigned char *start;  // (P, S) start positions
+    int *starter;          // (P) the player to move at each start position
+    rz_rng *rngs;          // (n_games)
+    int *len;              // (n_games) decisions so far
+    float *batch_obs;      // (n_games, I) one ply's forward batch
+    uint8_t *batch_mask;   // (n_games, A)
+    int *active;           // (n_games)
+    float *scratch;        // (n_games, 2 * A) sampler scratch, one row per game
+    float *obs;            // (n_games * M, I) decisions, per game slot, then compacted
+    uint8_t *mask;         // (n_games * M, A)
+    int *action;           // (n_games * M)
+    int8_t *player;        // (n_games * M)
+    float *lmask;          // (n_games * M) 1 = in the loss
+    float *adv_dec;        // (n_games * M)
+    float *rewards, *adv;  // (n_games)
+    float *logp, *old_logp, *ref_logp, *ent, *dlogp; // (n_games * M)
+    float *dlogits;        // (n_games * M, A)
+    int *perm;             // (n_games * M)
+    /* minibatch gathers */
+    float *mb_obs;         // (n_games * M, I)
+    uint8_t *mb_mask;      // (n_games * M, A)
+    int *mb_action;
+    float *mb_old, *mb_ref, *mb_adv, *mb_lmask;
+};
+
+void rz_selfplay_config_default(rz_selfplay_config *cfg)
+{
+    memset(cfg, 0, sizeof *cfg);
+    cfg->positions = 16;
+    cfg->group = 8;
+    cfg->opening_max = 2;
+    cfg->temperature = 1.0f;
+    cfg->mu = 1;
+    cfg->minibatches = 1;
+    cfg->estimator = RZ_EST_GRPO;
+    cfg->scale = RZ_SCALE_GROUP;
+    rz_objective_default(&cfg->obj);
+    cfg->ref_reset = 0;
+    cfg->holdout = 0;
+    rz_adamw_config_default(&cfg->opt);
+    cfg->opt.lr = 3e-3f;
+    cfg->opt.grad_clip = 1.0f;
+    cfg->seed = 1;
+}
+
+int rz_selfplay_config_check(const rz_selfplay_config *c, rz_error *err)
+{
+    if (!c) return rz_error_set(err, RZ_ERR_ARG, "selfplay: config is NULL");
+    if (c->positions < 1 || c->positions > 65536)
+        return rz_error_set(err, RZ_ERR_ARG, "selfplay: positions = %d must be in 1..65536",
+                            c->positions);
+    if (c->group < 2 || c->group > 4096)
+        return rz_error_set(err, RZ_ERR_ARG, "selfplay: group = %d must be in 2..4096", c->group);
+    if ((long)c->positions * c->group > (1L << 20))
+        return rz_error_set(err, RZ_ERR_ARG, "selfplay: positions * group = %ld exceeds 2^20",
+                            (long)c->positions * c->group);
+    if (c->opening_max < 0 || c->opening_max > 1000)
+        return rz_error_set(err, RZ_ERR_ARG, "selfplay: opening_max = %d must be in 0..1000",
+                            c->opening_max);
+    if (!(c->temperature > 0.0f) || !isfinite(c->temperature))
+        return rz_error_set(err, RZ_ERR_ARG, "selfplay: temperature = %g must be > 0 and finite",
+                            (double)c->temperature);
+    if (c->mu < 1 || c->mu > 100)
+        return rz_error_set(err, RZ_ERR_ARG, "selfplay: mu = %d must be in 1..100", c->mu);
+    if (c->minibatches < 1 || c->minibatches > 1024)
+        return rz_error_set(err, RZ_ERR_ARG, "selfplay: minibatches = %d must be in 1..1024",
+                            c->minibatches);
+    if (c->estimator != RZ_EST_GRPO && c->estimator != RZ_EST_RLOO)
+        return rz_error_set(err, RZ_ERR_ARG, "selfplay: estimator = %d is not RZ_EST_*",
+                            c->estimator);
+    if (c->scale < RZ_SCALE_GROUP || c->scale > RZ_SCALE_NONE)
+        return rz_error_set(err, RZ_ERR_ARG, "selfplay: scale = %d is not RZ_SCALE_*", c->scale);
+    if (!(c->obj.eps_low >= 0.0f && c->obj.eps_low < 1.0f) || !(c->obj.eps_high >= 0.0f) ||
+        !isfinite(c->obj.eps_high))
+        return rz_error_set(err, RZ_ERR_ARG,
+                            "selfplay: eps_low = %g must be in [0, 1) and eps_high = %g >= 0",
+                            (double)c->obj.eps_low, (double)c->obj.eps_high);
+    if (!(c->obj.beta >= 0.0f) || !isfinite(c->obj.beta))
+        return rz_error_set(err, RZ_ERR_ARG, "selfplay: beta = %g must be >= 0",
+                            (double)c->obj.beta);
+    if (c->obj.kl != RZ_KL_K3 && c->obj.kl != RZ_KL_K1)
+        return rz_error_set(err, RZ_ERR_ARG, "selfplay: kl = %d is not RZ_KL_*", c->obj.kl);
+    if (c->obj.agg < RZ_AGG_GRPO || c->obj.agg > RZ_AGG_DR_GRPO)
+        return rz_error_set(err, RZ_ERR_ARG, "selfplay: agg = %d is not RZ_AGG_*", c->obj.agg);
+    if (c->ref_reset < 0)
+        return rz_error_set(err, RZ_ERR_ARG, "selfplay: ref_reset = %d must be >= 0", c->ref_reset);
+    if (!(c->entropy_coef >= 0.0f) || !isfinite(c->entropy_coef))
+        return rz_error_set(err, RZ_ERR_ARG, "selfplay: entropy_coef = %g must be >= 0",
+                            (double)c->entropy_coef);
+    if (c->first_plies < 0)
+        return rz_error_set(err, RZ_ERR_ARG, "selfplay: first_plies = %d must be >= 0", c->first_plies);
+    if (c->holdout < 0)
+        return rz_error_set(err, RZ_ERR_ARG, "selfplay: holdout = %d must be >= 0", c->holdout);
+    if (!(c->opt.lr >= 0.0f) || !isfinite(c->opt.lr))
+        return rz_error_set(err, RZ_ERR_ARG, "selfplay: lr = %g must be >= 0", (double)c->opt.lr);
+    if (c->opt.warmup < 0 || c->opt.total_steps < 0)
+        return rz_error_set(err, RZ_ERR_ARG, "selfplay: warmup and total_steps must be >= 0");
+    return RZ_OK;
+}
+
+static void free_buffers(rz_selfplay *t)
+{
+    void *bufs[] = {t->states,  t->start,   t->starter,  t->rngs,     t->len,      t->batch_obs,
+                    t->batch_mask, t->active, t->scratch, t->obs,      t->mask,     t->action,
+                    t->player,  t->lmask,   t->adv_dec,  t->rewards,  t->adv,      t->logp,
+                    t->old_logp, t->ref_logp, t->ent,    t->dlogp,    t->dlogits,  t->perm,
+                    t->mb_obs,  t->mb_mask, t->mb_action, t->mb_old,  t->mb_ref,   t->mb_adv,
+                    t->mb_lmask};
+    for (size_t i = 0; i < sizeof bufs / sizeof *bufs; i++) rz_free(bufs[i]);
+}
+
+void rz_selfplay_free(rz_selfplay *t)
+{
+    if (!t) return;
+    free_buffers(t);
+    rz_mlp_free(t->mlp);
+    rz_mlp_free(t->ref);
+    free(t);
+}
+
+rz_mlp *rz_selfplay_policy(rz_selfplay *t) { return t->mlp; }
+const rz_selfplay_config *rz_selfplay_cfg(const rz_selfplay *t) { return &t->cfg; }
+long rz_selfplay_steps(const rz_selfplay *t) { return t->steps; }
+
+static void copy_params(rz_mlp *dst, rz_mlp *src)
+{
+    rz_params *d = rz_mlp_params(dst), *s = rz_mlp_params(src);
+    memcpy(d->param, s->param, s->numel * sizeof(float));
+}
+
+int rz_selfplay_set_steps(rz_selfplay *t, long steps, rz_error *err)
+{
+    if (!t || steps < 0) return rz_error_set(err, RZ_ERR_ARG, "selfplay: steps must be >= 0");
+    t->steps = steps;
+    t->updates = steps * t->cfg.mu * t->cfg.minibatches;
+    /* the reference of a resumed run is the restored policy (its earlier reference is not
+     * in the checkpoint); exact for ref_reset = 1 and beta = 0 */
+    if (t->ref) copy_params(t->ref, t->mlp);
+    return RZ_OK;
+}
+
+int rz_selfplay_create(rz_selfplay **out, const rz_game *g, const rz_mlp_config *mlp_cfg,
+                       uint64_t mlp_seed, const rz_selfplay_config *cfg, rz_error *err)
+{
+    if (!out) return rz_error_set(err, RZ_ERR_ARG, "selfplay: out is NULL");
+    *out = NULL;
+    if (!g || !mlp_cfg) return rz_error_set(err, RZ_ERR_ARG, "selfplay: game or mlp config is NULL");
+    int rc = rz_selfplay_config_check(cfg, err);
+    if (rc) return rc;
+    rz_mlp_config mc = *mlp_cfg;
+    mc.inputs = rz_game_obs_size(g);
+    mc.outputs = rz_game_num_actions(g);
+    rz_selfplay *t = calloc(1, sizeof *t);
+    if (!t) return rz_error_set(err, RZ_ERR_NOMEM, "selfplay: cannot allocate the trainer");
+    t->g = g;
+    t->cfg = *cfg;
+    t->opt = cfg->opt;
+    const int U = cfg->mu * cfg->minibatches;
+    t->opt.warmup = cfg->opt.warmup * U;
+    t->opt.total_steps = cfg->opt.total_steps * U;
+    rc = rz_mlp_create(&t->mlp, &mc, mlp_seed, err);
+    if (!rc && cfg->obj.beta > 0.0f) {
+        rc = rz_mlp_create(&t->ref, &mc, mlp_seed, err);
+        if (!rc) copy_params(t->ref, t->mlp);
+    }
+    if (rc) {
+        rz_selfplay_free(t);
+        return rc;
+    }
+    t->I = mc.inputs;
+    t->A = mc.outputs;
+    t->M = rz_game_max_moves(g);
+    t->S = rz_game_state_size(g);
+    const int P = cfg->positions, n = P * cfg->group;
+    t->n_games = n;
+    const size_t D = (size_t)n * (size_t)t->M, I = (size_t)t->I, A = (size_t)t->A;
+#define ALLOC(ptr, count, what)                                                               \
+    do {                                                                                      \
+        if (!rc) {                                                                            \
+            t->ptr = rz_alloc((count) * sizeof *t->ptr, what, err);                           \
+            if (!t->ptr) rc = RZ_ERR_NOMEM;                                                    \
+        }                                                                                     \
+    } while (0)
+    ALLOC(states, (size_t)n * t->S, "selfplay states");
+    ALLOC(start, (size_t)P * t->S, "selfplay start positions");
+    ALLOC(starter, (size_t)P, "selfplay starters");
+    ALLOC(rngs, (size_t)n, "selfplay rngs");
+    ALLOC(len, (size_t)n, "selfplay lengths");
+    ALLOC(batch_obs, (size_t)n * I, "selfplay forward batch");
+    ALLOC(batch_mask, (size_t)n * A, "selfplay forward mask");
+    ALLOC(active, (size_t)n, "selfplay active games");
+    ALLOC(scratch, (size_t)n * 2 * A, "selfplay sampler scratch");
+    ALLOC(obs, D * I, "selfplay decision observations");
+    ALLOC(mask, D * A, "selfplay decision masks");
+    ALLOC(action, D, "selfplay actions");
+    ALLOC(player, D, "selfplay players");
+    ALLOC(lmask, D, "selfplay loss mask");
+    ALLOC(adv_dec, D, "selfplay decision advantages");
+    ALLOC(rewards, (size_t)n, "selfplay rewards");
+    ALLOC(adv, (size_t)n, "selfplay advantages");
+    ALLOC(logp, D, "selfplay logp");
+    ALLOC(old_logp, D, "selfplay old logp");
+    ALLOC(ref_logp, D, "selfplay ref logp");
+    ALLOC(ent, D, "selfplay entropy");
+    ALLOC(dlogp, D, "selfplay dlogp");
+    ALLOC(dlogits, D * A, "selfplay dlogits");
+    ALLOC(perm, D, "selfplay permutation");
+    ALLOC(mb_obs, D * I, "selfplay minibatch observations");
+    ALLOC(mb_mask, D * A, "selfplay minibatch masks");
+    ALLOC(mb_action, D, "selfplay minibatch actions");
+    ALLOC(mb_old, D, "selfplay minibatch old logp");
+    ALLOC(mb_ref, D, "selfplay minibatch ref logp");
+    ALLOC(mb_adv, D, "selfplay minibatch advantages");
+    ALLOC(mb_lmask, D, "selfplay minibatch loss mask");
+#undef ALLOC
+    if (rc) {
+        rz_selfplay_free(t);
+        return rc;
+    }
+    *out = t;
+    return RZ_OK;
+}
+
+/* The start position of group p: up to k random legal moves, stopping before one that
+ * would end the game (so every group has a decision to make). */
+static void draw_start(const rz_selfplay *t, void *st, rz_rng *rng)
+{
+    const rz_game *g = t->g;
+    rz_game_reset(g, st);
+    int k = (int)rz_rng_below(rng, (uint64_t)t->cfg.opening_max + 1);
+    uint8_t mask[256];
+    _Alignas(16) unsigned char next[512];
+    for (int i = 0; i < k; i++) {
+        int n = rz_game_legal(g, st, mask);
+        if (n == 0) break;
+        int pick = (int)rz_rng_below(rng, (uint64_t)n), a = 0;
+        for (; a < t->A; a++)
+            if (mask[a] && pick-- == 0) break;
+        memcpy(next, st, t->S);
+        if (rz_game_apply(g, next, a, NULL) != RZ_OK || rz_game_is_terminal(g, next)) break;
+        memcpy(st, next, t->S);
+    }
+}
+
+static double now_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* Plays every game to the end; returns the number of decisions (compacted in game order
+ * into obs/mask/action/player). */
+static int play(rz_selfplay *t, long *D_out, rz_error *err)
+{
+    const rz_game *g = t->g;
+    const int P = t->cfg.positions, G = t->cfg.group, n = t->n_games, M = t->M, I = t->I,
+              A = t->A;
+    const size_t S = t->S;
+    const uint64_t seed = t->cfg.seed, step = (uint64_t)t->steps;
+    for (int p = 0; p < P; p++) {
+        rz_rng r;
+        rz_rng_stream(&r, seed, step, (uint64_t)p, 0);
+        void *st = t->start + (size_t)p * S;
+        draw_start(t, st, &r);
+        t->starter[p] = rz_game_current_player(g, st);
+    }
+    for (int i = 0; i < n; i++) {
+        int p = i / G, k = i % G;
+        memcpy(t->states + (size_t)i * S, t->start + (size_t)p * S, S);
+        rz_rng_stream(&t->rngs[i], seed, step, (uint64_t)p, (uint64_t)k + 1);
+        t->len[i] = 0;
+    }
+    rz_sampling samp;
+    rz_sampling_default(&samp);
+    samp.temperature = t->cfg.temperature;
+    for (;;) {
+        int B = 0;
+        for (int i = 0; i < n; i++)
+            if (!rz_game_is_terminal(g, t->states + (size_t)i * S)) t->active[B++] = i;
+        if (B == 0) break;
+#pragma omp parallel for schedule(static) if (B >= SP_OMP_MIN_GAMES)
+        for (int b = 0; b < B; b++) {
+            const void *st = t->states + (size_t)t->active[b] * S;
+            rz_game_observe(g, st, t->batch_obs + (size_t)b * I);
+            rz_game_legal(g, st, t->batch_mask + (size_t)b * A);
+        }
+        int rc = rz_mlp_forward(t->mlp, t->batch_obs, t->batch_mask, B, err);
+        if (rc) return rc;
+        const float *logits = rz_mlp_logits(t->mlp);
+        int bad = -1;
+#pragma omp parallel for schedule(static) if (B >= SP_OMP_MIN_GAMES)
+        for (int b = 0; b < B; b++) {
+            const int i = t->active[b];
+            void *st = t->states + (size_t)i * S;
+            const int a = rz_sample_token(logits + (size_t)b * A, A, &samp, &t->rngs[i],
+                                          t->scratch + (size_t)i * 2 * A, NULL);
+            const size_t d = (size_t)i * M + (size_t)t->len[i];
+            const int mover = rz_game_current_player(g, st);
+            const int held = t->cfg.holdout > 0 && rz_position_heldout(g, st, t->cfg.holdout);
+            if (a < 0 || t->len[i] >= M || rz_game_apply(g, st, a, NULL) != RZ_OK) {
+#pragma omp critical(selfplay_bad)
+                bad = i;
+                continue;
+            }
+            memcpy(t->obs + d * I, t->batch_obs + (size_t)b * I, (size_t)I * sizeof(float));
+            memcpy(t->mask + d * A, t->batch_mask + (size_t)b * A, (size_t)A);
+            t->action[d] = a;
+            t->player[d] = (int8_t)mover;
+            const int rollout = t->cfg.first_plies > 0 && t->len[i] >= t->cfg.first_plies;
+            t->lmask[d] = held || rollout ? 0.0f : 1.0f;
+            t->len[i]++;
+        }
+        if (bad >= 0)
+            return rz_error_set(err, RZ_ERR_NONFINITE,
+                                "selfplay: game %d could not move (non-finite logits?)", bad);
+    }
+    /* compact the per-game slots in game order (destinations never pass their sources) */
+    long D = 0;
+    for (int i = 0; i < n; i++) {
+        const size_t src = (size_t)i * M;
+        for (int j = 0; j < t->len[i]; j++, D++) {
+            if ((size_t)D == src + (size_t)j) continue;
+            memmove(t->obs + (size_t)D * I, t->obs + (src + j) * I, (size_t)I * sizeof(float));
+            memmove(t->mask + (size_t)D * A, t->mask + (src + j) * A, (size_t)A);
+            t->action[D] = t->action[src + j];
+            t->player[D] = t->player[src + j];
+            t->lmask[D] = t->lmask[src + j];
+        }
+    }
+    *D_out = D;
+    return RZ_OK;
+}
+
+/* logp (and entropy) of n decisions under m; leaves m's activations for backward. */
+static int policy_logp(rz_mlp *m, float *logp, float *ent, const float *obs, const uint8_t *mask,
+                       const int *action, int n, int A, rz_error *err)
+{
+    int rc = rz_mlp_forward(m, obs, mask, n, err);
+    if (rc) return rc;
+    rz_logprob_forward(logp, ent, rz_mlp_logits(m), action, n, A);
+    return RZ_OK;
+}
+
+/* rz_mlp_backward with one thread. Its weight gradients are sgemms whose inner dimension is
+ * the batch; OpenBLAS splits those differently for different thread counts, and the sums
+ * then differ in the last bits (seen with a few thousand rows). Self-play promises bitwise
+ * the same result for any thread count, so the backward runs single-threaded; the forward
+ * (split over rows) does not have the problem. */
+static int backward_invariant(rz_mlp *m, const float *dlogits, rz_error *err)
+{
+#ifdef _OPENMP
+    const int n = omp_get_max_threads();
+    omp_set_num_threads(1);
+#endif
+    int rc = rz_mlp_backward(m, dlogits, err);
+#ifdef _OPENMP
+    omp_set_num_threads(n);
+#endif
+    return rc;
+}
+
+/* The entropy bonus: loss -= c * sum_n w_n H_n / sum_n w_n with H = -sum_a p_a log p_a, so
+ * dlogits[n, a] += c * w_n / sum(w) * p_a * (log p_a + H_n) (masked actions: p = 0). */
+void rz_selfplay_entropy_backward(float *dlogits, const float *logits, const float *w, int N,
+                                  int A, float c)
+{
+    double sw = 0.0;
+    for (int n = 0; n < N; n++) sw += w[n];
+    if (sw <= 0.0) return;
+#pragma omp parallel for schedule(static)
+    for (int n = 0; n < N; n++) {
+        if (w[n] == 0.0f) continue;
+        const float *z = logits + (size_t)n * A;
+        double mx = -INFINITY, sum = 0.0, h = 0.0;
+        for (int a = 0; a < A; a++)
+            if (z[a] > mx) mx = z[a];
+        for (int a = 0; a < A; a++)
+            if (z[a] != -INFINITY) sum += exp(z[a] - mx);
+        const double lse = mx + log(sum);
+        for (int a = 0; a < A; a++)
+            if (z[a] != -INFINITY) h -= exp(z[a] - lse) * (z[a] - lse);
+        const double k = (double)c * w[n] / sw;
+        for (int a = 0; a < A; a++) {
+            if (z[a] == -INFINITY) continue;
+            const double lp = z[a] - lse;
+            dlogits[(size_t)n * A + a] += (float)(k * exp(lp) * (lp + h));
+        }
+    }
+}
+
+int rz_selfplay_step(rz_selfplay *t, rz_selfplay_stats *st, rz_error *err)
+{
+    if (!t) return rz_error_set(err, RZ_ERR_ARG, "selfplay: trainer is NULL");
+    rz_selfplay_stats s;
+    memset(&s, 0, sizeof s);
+    const rz_game *g = t->g;
+    const int P = t->cfg.positions, G = t->cfg.group, n = t->n_games, I = t->I, A = t->A;
+    const size_t S = t->S;
+    double t0 = now_seconds();
+    long D = 0;
+    int rc = play(t, &D, err);
+    if (rc) return rc;
+    double t1 = now_seconds();
+
+    /* outcomes, rewards for each group's starter */
+    double ret[2];
+    for (int i = 0; i < n; i++) {
+        const void *fin = t->states + (size_t)i * S;
+        rz_game_returns(g, fin, ret);
+        if (ret[0] > ret[1]) s.win0 += 1;
+        else if (ret[1] > ret[0]) s.win1 += 1;
+        else s.draw += 1;
+        t->rewards[i] = (float)ret[t->starter[i / G]];
+        s.length_mean += t->len[i];
+        if (t->len[i] > s.length_max) s.length_max = t->len[i];
+    }
+    s.games = n;
+    s.win0 /= n;
+    s.win1 /= n;
+    s.draw /= n;
+    s.length_mean /= n;
+    s.decisions = (double)D;
+    for (int p = 0; p < P; p++) {
+        int same = 1;
+        for (int k = 1; k < G && same; k++) same = t->rewards[p * G + k] == t->rewards[p * G];
+        s.zero_std_frac += same;
+    }
+    s.zero_std_frac /= P;
+    rc = rz_advantages(t->adv, t->rewards, n, G, t->cfg.estimator, t->cfg.scale, err);
+    if (rc) return rc;
+    {
+        long d = 0;
+        for (int i = 0; i < n; i++) {
+            const int starter = t->starter[i / G];
+            for (int j = 0; j < t->len[i]; j++, d++)
+                t->adv_dec[d] = t->player[d] == starter ? t->adv[i] : -t->adv[i];
+        }
+    }
+    double trained = 0.0;
+    for (long d = 0; d < D; d++) trained += t->lmask[d];
+    s.trained = trained;
+
+    /* old (and reference) log-probs over all decisions, before any update */
+    rc = policy_logp(t->mlp, t->old_logp, t->ent, t->obs, t->mask, t->action, (int)D, A, err);
+    if (rc) return rc;
+    double ent = 0.0;
+    for (long d = 0; d < D; d++) ent += (double)t->ent[d] * t->lmask[d];
+    s.entropy = trained > 0 ? ent / trained : 0.0;
+    const int use_ref = t->ref && t->cfg.obj.beta > 0.0f;
+    if (use_ref) {
+        rc = policy_logp(t->ref, t->ref_logp, NULL, t->obs, t->mask, t->action, (int)D, A, err);
+        if (rc) return rc;
+    }
+
+    /* mu passes, each over a fresh permutation split into minibatches */
+    const int MB = t->cfg.minibatches;
+    rz_params *prm = rz_mlp_params(t->mlp);
+    int nupd = 0;
+    double kl_w = 0.0;
+    for (int pass = 0; pass < t->cfg.mu; pass++) {
+        for (long d = 0; d < D; d++) t->perm[d] = (int)d;
+        if (MB > 1) {
+            rz_rng r;
+            rz_rng_stream(&r, t->cfg.seed, (uint64_t)t->steps, UINT64_MAX, (uint64_t)pass);
+            for (long d = D - 1; d > 0; d--) {
+                long j = (long)rz_rng_below(&r, (uint64_t)d + 1);
+                int tmp = t->perm[d];
+                t->perm[d] = t->perm[j];
+                t->perm[j] = tmp;
+            }
+        }
+        for (int mb = 0; mb < MB; mb++) {
+            const long lo = D * mb / MB, hi = D * (mb + 1) / MB;
+            const int nb = (int)(hi - lo);
+            if (nb < 1) continue;
+            for (long k = 0; k < nb; k++) {
+                const int d = t->perm[lo + k];
+                memcpy(t->mb_obs + k * I, t->obs + (size_t)d * I, (size_t)I * sizeof(float));
+                memcpy(t->mb_mask + k * A, t->mask + (size_t)d * A, (size_t)A);
+                t->mb_action[k] = t->action[d];
+                t->mb_old[k] = t->old_logp[d];
+                t->mb_ref[k] = t->ref_logp[d];
+                t->mb_adv[k] = t->adv_dec[d];
+                t->mb_lmask[k] = t->lmask[d];
+            }
+            rc = policy_logp(t->mlp, t->logp, NULL, t->mb_obs, t->mb_mask, t->mb_action, nb, A,
+                             err);
+            if (rc) return rc;
+            rz_objective_stats os;
+            rc = rz_objective_loss(&t->cfg.obj, nb, 1, t->logp, t->mb_old,
+                                   use_ref ? t->mb_ref : NULL, t->mb_adv, t->mb_lmask, t->dlogp,
+                                   &os, err);
+            if (rc) return rc;
+            rz_params_zero_grad(prm);
+            memset(t->dlogits, 0, (size_t)nb * A * sizeof(float));
+            rz_logprob_backward(t->dlogits, t->dlogp, rz_mlp_logits(t->mlp), t->mb_action, nb, A);
+            if (t->cfg.entropy_coef > 0.0f)
+                rz_selfplay_entropy_backward(t->dlogits, rz_mlp_logits(t->mlp), t->mb_lmask, nb, A,
+                                 t->cfg.entropy_coef);
+            rc = backward_invariant(t->mlp, t->dlogits, err);
+            if (rc) return rc;
+            float gn = 0.0f;
+            rc = rz_adamw_step(prm, &t->opt, t->updates, &gn, err);
+            if (rc) return rc;
+            s.lr += rz_adamw_lr(&t->opt, t->updates);
+            t->updates++;
+            nupd++;
+            s.loss += os.loss;
+            s.grad_norm += gn;
+            s.kl += os.kl_mean * os.tokens;
+            s.clip_frac += os.clip_frac * os.tokens;
+            s.clip_low += os.clip_low_frac * os.tokens;
+            s.clip_high += os.clip_high_frac * os.tokens;
+            s.ratio_mean += os.ratio_mean * os.tokens;
+            kl_w += os.tokens;
+        }
+    }
+    if (nupd) {
+        s.loss /= nupd;
+        s.grad_norm /= nupd;
+        s.lr /= nupd;
+    }
+    if (kl_w > 0) {
+        s.kl /= kl_w;
+        s.clip_frac /= kl_w;
+        s.clip_low /= kl_w;
+        s.clip_high /= kl_w;
+        s.ratio_mean /= kl_w;
+    }
+    t->steps++;
+    if (use_ref && t->cfg.ref_reset > 0 && t->steps % t->cfg.ref_reset == 0)
+        copy_params(t->ref, t->mlp);
+    s.play_seconds = t1 - t0;
+    s.train_seconds = now_seconds() - t1;
+    if (st) *st = s;
+    return RZ_OK;
+}

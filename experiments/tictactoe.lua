@@ -1,0 +1,75 @@
+-- tictactoe.lua: tic-tac-toe from the rules alone by GRPO self-play, then evaluation:
+-- win/draw/loss against random and perfect (minimax) play from either seat, every line a
+-- perfect player can choose against the greedy policy, and an Elo table over saved
+-- checkpoints and the reference players (random anchored at 0).
+--
+--   rlzero experiments/tictactoe.lua [steps=1500] [seed=1] [out=runs/tictactoe] [fresh=true]
+local rz = require "rlzero"
+local run = require("rlzero.run").open("tictactoe", {
+  steps = 1500, seed = 1, hidden = 64, layers = 2, positions = 128, group = 8, opening_max = 6,
+  lr = 1e-3, entropy_coef = 0.05, temperature = 1.0, eval_games = 500, snapshots = 4,
+  log_every = 100,
+}, ...)
+local cfg = run.cfg
+
+local game = rz.game("tictactoe")
+local trainer = rz.selfplay{game = game, hidden = cfg.hidden, layers = cfg.layers,
+                            positions = cfg.positions, group = cfg.group,
+                            opening_max = cfg.opening_max, temperature = cfg.temperature,
+                            lr = cfg.lr, entropy_coef = cfg.entropy_coef, seed = cfg.seed}
+local start = 0
+local ck = run:checkpoint()
+if ck then
+  start = trainer:load(ck)
+  run:truncate_metrics(start)
+  print(string.format("resuming %s at step %d", ck, start))
+end
+
+-- snapshots for the Elo table, at evenly spaced steps
+local every_snap = math.max(1, cfg.steps // cfg.snapshots)
+local t0 = rz.clock()
+for step = start + 1, cfg.steps do
+  local m = trainer:step()
+  run:log(step, m)
+  run:progress(step, cfg.steps, string.format("win0 %.2f draw %.2f entropy %.2f", m.win0, m.draw, m.entropy))
+  if step % cfg.log_every == 0 or step == cfg.steps then trainer:save(run:checkpoint_path()) end
+  if step % every_snap == 0 then trainer:agent():save(string.format("%s/step%d.ckpt", run.dir, step)) end
+end
+local train_seconds = rz.clock() - t0
+
+local agent = trainer:agent()
+agent:save(run.dir .. "/final.ckpt")
+local random, perfect = rz.player(game, "random"), rz.player(game, "minimax")
+local vs_random = rz.arena(agent, random, {games = cfg.eval_games, seed = cfg.seed})
+local vs_perfect = rz.arena(agent, perfect, {games = cfg.eval_games, seed = cfg.seed})
+local lines = {seat0 = rz.perfect_lines(agent, {seat = 0}), seat1 = rz.perfect_lines(agent, {seat = 1})}
+local no_loss = lines.seat0.losses == 0 and lines.seat1.losses == 0
+
+-- Elo: random (anchor), the snapshots, minimax
+local names, agents = {"random"}, {random}
+for step = every_snap, cfg.steps, every_snap do
+  local path = string.format("%s/step%d.ckpt", run.dir, step)
+  if rz.exists(path) then
+    names[#names + 1] = "step" .. step
+    agents[#agents + 1] = rz.load_agent(path, game)
+  end
+end
+names[#names + 1] = "minimax"; agents[#agents + 1] = perfect
+local elo = rz.elo(agents, {games = 50, seed = cfg.seed, anchor = 1})
+local ratings = {}
+for i, n in ipairs(names) do ratings[n] = elo.ratings[i] end
+
+local function wdl(r) return {wins = r.wins, draws = r.draws, losses = r.losses} end
+print(string.format("trained %d steps in %.1f s", cfg.steps - start, train_seconds))
+print(string.format("vs random: seat0 %d/%d/%d, seat1 %d/%d/%d", vs_random.seat0.wins, vs_random.seat0.draws,
+                    vs_random.seat0.losses, vs_random.seat1.wins, vs_random.seat1.draws, vs_random.seat1.losses))
+print(string.format("perfect lines: seat0 %d of %d lost, seat1 %d of %d lost -> %s", lines.seat0.losses,
+                    lines.seat0.games, lines.seat1.losses, lines.seat1.games, no_loss and "no loss" or "LOSSES"))
+for i, n in ipairs(names) do print(string.format("elo %-10s %7.1f", n, elo.ratings[i])) end
+run:results{
+  game = game:name(), steps = cfg.steps, train_seconds = train_seconds, threads = rz.threads(),
+  vs_random = {seat0 = wdl(vs_random.seat0), seat1 = wdl(vs_random.seat1)},
+  vs_minimax = {seat0 = wdl(vs_perfect.seat0), seat1 = wdl(vs_perfect.seat1)},
+  perfect_lines = {seat0 = wdl(lines.seat0), seat1 = wdl(lines.seat1)},
+  no_loss_vs_perfect_play = no_loss, elo = ratings,
+}

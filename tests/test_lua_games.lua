@@ -1,0 +1,119 @@
+-- test_lua_games.lua: games, states, agents, self-play and evaluation from Lua, and their
+-- misuse: every wrong call is a Lua error containing a stated fragment, never a crash.
+local rz = require "rlzero"
+local T = dofile((os.getenv("srcdir") or ".") .. "/tests/luatest.lua")
+
+-- games and states
+local g = rz.game("tictactoe")
+T.eq(g:name(), "tictactoe", "name")
+T.eq(g:num_actions(), 9, "num_actions")
+local s = g:new_state()
+T.eq(s:current_player(), 0, "player 0 moves first")
+T.eq(#s:legal_actions(), 9, "nine legal moves")
+T.eq(s:legal_actions()[1], 0, "action ids are 0-based")
+s:apply(4):apply(0):apply(2):apply(6):apply(3)
+T.eq(s:serialize(), "4 0 2 6 3", "serialize")
+local c = s:clone()
+c:apply(1):apply(5)
+T.eq(s:move_count(), 5, "a clone is independent")
+T.ok(c:is_terminal(), "x completes the middle row")
+T.eq(c:returns()[1], 1, "x wins")
+T.eq(c:returns()[2], -1, "o loses")
+T.eq(c:current_player(), -1, "nobody moves at the end")
+T.ok(tostring(c):find("x wins", 1, true), "render says who won")
+local d = g:deserialize("4 0 2 6 3 1 5")
+T.eq(d:serialize(), c:serialize(), "deserialize round trip")
+T.ok(#rz.games() >= 4, "registered games")
+
+-- reference players and arena counts on known pairs
+local mm, rnd = rz.player(g, "minimax"), rz.player(g, "random")
+local r = rz.arena(mm, mm, {games = 10})
+T.eq(r.draws, 20, "minimax vs minimax: all draws in both seats")
+local nim = rz.game("nim(piles=3;5;7)")
+local x = rz.arena(rz.player(nim, "nim"), rz.player(nim, "random"), {games = 50, seat = 0})
+T.eq(x.wins, 50, "the XOR player wins from the winning seat")
+local c4 = rz.game("connect4")
+T.eq(rz.player(c4, "alphabeta(depth=2)"):act(c4:deserialize("0 1 0 1 0 1"), 5), 0, "alpha-beta takes the win")
+
+-- self-play, agents, checkpoints
+local t = rz.selfplay{game = g, hidden = 32, positions = 16, group = 4, seed = 3}
+local m = t:step()
+T.eq(m.step, 1, "one step")
+T.eq(m.games, 64, "16 positions x 4 games")
+T.ok(math.abs(m.win0 + m.win1 + m.draw - 1) < 1e-9, "outcome fractions")
+local a = t:agent()
+local mv = a:act(s)
+T.ok(mv >= 0 and mv < 9, "the agent moves")
+T.eq(a:act(s, {greedy = true}), mv, "greedy is deterministic")
+local path = os.tmpname()
+a:save(path)
+local b, info = rz.load_agent(path)
+T.eq(info.game, "tictactoe", "the game travels with the agent")
+T.eq(b:act(s), mv, "the loaded agent plays the same")
+t:save(path)
+local t2 = rz.selfplay{game = "tictactoe", hidden = 32, positions = 16, group = 4, seed = 3}
+T.eq(t2:load(path), 1, "resume at step 1")
+local m1, m2 = t:step(), t2:step()
+T.eq(m1.loss, m2.loss, "a resumed trainer continues bit-identically")
+os.remove(path)
+local e = rz.elo({rnd, mm}, {games = 5})
+T.eq(e.ratings[1], 0, "anchored at the first agent")
+T.ok(e.ratings[2] > 100, "minimax rates above random")
+local pl = rz.perfect_lines(a, {seat = 1})
+T.ok(pl.games > 0, "perfect lines walked")
+local wm = rz.winning_moves(t:agent(), {})
+T.ok(wm.positions > 0 and wm.correct <= wm.positions, "winning moves counted")
+
+-- misuse
+local closed_state = g:new_state(); closed_state:close()
+local g2 = rz.game("connect4"); local s2 = g2:new_state(); local p2 = rz.player(g2, "random"); g2:close()
+local closed_agent = t:agent(); closed_agent:close()
+local closed_t = rz.selfplay{game = "nim", positions = 1, group = 2}; closed_t:close()
+local cases = {
+  {function() rz.game("chess") end, "chess"},
+  {function() rz.game(42) end, "unknown"},
+  {function() rz.game("tictactoe(size=4)") end, "size"},
+  {function() g:new_state():apply(9) end, "illegal action 9"},
+  {function() g:new_state():apply(4):apply(4) end, "illegal action 4"},
+  {function() g:new_state():apply(-1) end, "illegal action -1"},
+  {function() g:new_state():apply("x") end, "must be an integer"},
+  {function() g:new_state():apply(1.5) end, "must be an integer"},
+  {function() c:apply(7) end, "illegal action 7"},
+  {function() closed_state:legal_actions() end, "the state is closed"},
+  {function() s2:apply(3) end, "game is closed"},
+  {function() g2:new_state() end, "the game is closed"},
+  {function() p2:act(s2) end, "closed"},
+  {function() closed_agent:act(s) end, "the agent is closed"},
+  {function() closed_t:step() end, "the trainer is closed"},
+  {function() g.new_state(s) end, "rz.game expected"},
+  {function() s.apply(g, 1) end, "rz.state expected"},
+  {function() g:deserialize("4 4") end, "illegal"},
+  {function() g:deserialize("a b") end, "deserialize"},
+  {function() mm:act(c) end, "the game is over"},
+  {function() a:act(nim:new_state()) end, "the agent plays tictactoe"},
+  {function() a:act(s, {greedy = 1}) end, "field 'greedy' must be a boolean"},
+  {function() a:act(s, {temp = 1}) end, "unknown field 'temp'"},
+  {function() a:act(s, -1) end, "seed = -1"},
+  {function() rz.player(g, "nim") end, "nim"},
+  {function() rz.player(s, "random") end, "rz.game expected"},
+  {function() rz.selfplay{game = "tictactoe", hiden = 3} end, "unknown field 'hiden'"},
+  {function() rz.selfplay{game = "tictactoe", group = 1} end, "field 'group' = 1 is out of range"},
+  {function() rz.selfplay{game = "tictactoe", lr = "fast"} end, "field 'lr' must be a number"},
+  {function() rz.selfplay{game = "tictactoe", loss = "mse"} end, "field 'loss' = 'mse' is not one of"},
+  {function() rz.selfplay{hidden = 8} end, "field 'game' is required"},
+  {function() rz.selfplay{game = 7} end, "must be a string or an rz.game"},
+  {function() rz.selfplay{game = "tictactoe", positions = 0.5} end, "field 'positions' must be an integer"},
+  {function() rz.arena(a, rz.player(nim, "random")) end, "different games"},
+  {function() rz.arena(a, mm, {games = 0}) end, "field 'games' = 0 is out of range"},
+  {function() rz.arena(a, mm, {seat = 2}) end, "field 'seat' = 2 is out of range"},
+  {function() rz.arena(a, g) end, "rz.agent expected"},
+  {function() rz.elo({a}) end, "needs 2..256 agents"},
+  {function() rz.elo({a, 3}) end, "entry 2 is not an rz.agent"},
+  {function() rz.perfect_lines(mm) end, "must be a policy"},
+  {function() mm:save(path) end, "only a policy can be saved"},
+  {function() rz.load_agent("/nonexistent/x.ckpt") end, "rz.load_agent"},
+  {function() t2:load("/nonexistent/x.ckpt") end, "selfplay:load"},
+}
+for i, case in ipairs(cases) do T.raises(case[1], case[2], "misuse case " .. i) end
+T.ok(tostring(closed_state):find("closed", 1, true), "a closed state prints as closed")
+T.done()

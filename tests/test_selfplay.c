@@ -1,0 +1,360 @@
+/* test_selfplay.c: the self-play GRPO trainer and the arena: the gradient of the masked
+ * policy path against central differences, bitwise thread invariance, arena counts on
+ * known pairs, winning-move counts, Elo on known scores, and a short tic-tac-toe run that
+ * must beat its untrained self against a random player. */
+#include <omp.h>
+
+#include "test.h"
+
+static rz_game *game(const char *spec)
+{
+    rz_error err = {0};
+    rz_game *g = NULL;
+    if (rz_game_create(&g, spec, &err) != RZ_OK) {
+        fprintf(stderr, "cannot create %s: %s\n", spec, err.msg);
+        exit(99);
+    }
+    return g;
+}
+
+/* The trainer's loss as a function of the parameters: decisions from random positions,
+ * a masked MLP, logp, the clipped surrogate against fixed old log-probs. */
+typedef struct {
+    rz_mlp *m;
+    int N, A;
+    float *obs;
+    uint8_t *mask;
+    int *act;
+    float *old, *adv, *lmask, *logp, *dlogp, *ent;
+    rz_objective obj;
+    float ent_coef;
+} path;
+
+static double path_loss(path *p, int backward)
+{
+    rz_error err = {0};
+    REQUIRE(rz_mlp_forward(p->m, p->obs, p->mask, p->N, &err) == RZ_OK);
+    rz_logprob_forward(p->logp, p->ent, rz_mlp_logits(p->m), p->act, p->N, p->A);
+    rz_objective_stats st;
+    REQUIRE(rz_objective_loss(&p->obj, p->N, 1, p->logp, p->old, NULL, p->adv, p->lmask, p->dlogp,
+                              &st, &err) == RZ_OK);
+    if (backward) {
+        float *dlogits = calloc((size_t)p->N * p->A, sizeof(float));
+        rz_params_zero_grad(rz_mlp_params(p->m));
+        rz_logprob_backward(dlogits, p->dlogp, rz_mlp_logits(p->m), p->act, p->N, p->A);
+        rz_selfplay_entropy_backward(dlogits, rz_mlp_logits(p->m), p->lmask, p->N, p->A, p->ent_coef);
+        REQUIRE(rz_mlp_backward(p->m, dlogits, &err) == RZ_OK);
+        free(dlogits);
+    }
+    /* the trainer's entropy bonus over the decisions in the loss */
+    double h = 0.0, w = 0.0;
+    for (int n = 0; n < p->N; n++) h += (double)p->lmask[n] * p->ent[n], w += p->lmask[n];
+    return st.loss - p->ent_coef * h / w;
+}
+
+static void test_gradient(void)
+{
+    rz_game *g = game("tictactoe");
+    rz_error err = {0};
+    path p = {0};
+    p.A = rz_game_num_actions(g);
+    const int I = rz_game_obs_size(g);
+    p.N = 12;
+    rz_mlp_config mc = {I, p.A, 2, 16, RZ_ACT_TANH};
+    REQUIRE(rz_mlp_create(&p.m, &mc, 7, &err) == RZ_OK);
+    /* larger output weights than the init, so the policy is far from uniform */
+    rz_params *prm = rz_mlp_params(p.m);
+    for (size_t i = 0; i < prm->numel; i++) prm->param[i] *= 1.0f;
+    const rz_tensor *wo = rz_params_find(prm, "mlp.out.weight");
+    REQUIRE(wo != NULL);
+    for (size_t i = 0; i < wo->numel; i++) prm->param[wo->offset + i] *= 100.0f;
+    p.obs = calloc((size_t)p.N * I, sizeof(float));
+    p.mask = calloc((size_t)p.N * p.A, 1);
+    p.act = calloc((size_t)p.N, sizeof(int));
+    p.old = calloc((size_t)p.N, sizeof(float));
+    p.adv = calloc((size_t)p.N, sizeof(float));
+    p.lmask = calloc((size_t)p.N, sizeof(float));
+    p.logp = calloc((size_t)p.N, sizeof(float));
+    p.dlogp = calloc((size_t)p.N, sizeof(float));
+    p.ent = calloc((size_t)p.N, sizeof(float));
+    p.ent_coef = 0.3f;
+    rz_rng r;
+    rz_rng_seed(&r, 3);
+    _Alignas(16) unsigned char st[512];
+    for (int n = 0; n < p.N; n++) {
+        rz_game_reset(g, st);
+        int k = (int)rz_rng_below(&r, 6);
+        uint8_t mask[16];
+        for (int i = 0; i < k; i++) {
+            int legal = rz_game_legal(g, st, mask), pick = (int)rz_rng_below(&r, (uint64_t)legal), a = 0;
+            for (; a < p.A; a++)
+                if (mask[a] && pick-- == 0) break;
+            unsigned char next[512];
+            memcpy(next, st, rz_game_state_size(g));
+            rz_game_apply(g, next, a, NULL);
+            if (rz_game_is_terminal(g, next)) break;
+            memcpy(st, next, rz_game_state_size(g));
+        }
+        rz_game_observe(g, st, p.obs + (size_t)n * I);
+        int legal = rz_game_legal(g, st, p.mask + (size_t)n * p.A), pick = (int)rz_rng_below(&r, (uint64_t)legal), a = 0;
+        for (; a < p.A; a++)
+            if (p.mask[(size_t)n * p.A + a] && pick-- == 0) break;
+        p.act[n] = a;
+        p.adv[n] = (float)(2.0 * rz_rng_uniform(&r) - 1.0);
+        p.lmask[n] = n % 5 == 4 ? 0.0f : 1.0f; /* a held-out decision: no gradient */
+    }
+    rz_objective_default(&p.obj);
+    p.obj.eps_low = p.obj.eps_high = 10.0f; /* a smooth loss: the clip never binds here */
+    /* old log-probs a little off the current ones, so rho != 1 */
+    REQUIRE(rz_mlp_forward(p.m, p.obs, p.mask, p.N, &err) == RZ_OK);
+    rz_logprob_forward(p.old, NULL, rz_mlp_logits(p.m), p.act, p.N, p.A);
+    for (int n = 0; n < p.N; n++) p.old[n] += 0.1f * (float)(n % 3 - 1);
+    path_loss(&p, 1);
+    float *grad = malloc(prm->numel * sizeof(float));
+    memcpy(grad, prm->grad, prm->numel * sizeof(float));
+    double worst = 0.0;
+    int checked = 0;
+    for (size_t i = 0; i < prm->numel; i += 7) {
+        const float keep = prm->param[i], h = 1e-2f;
+        prm->param[i] = keep + h;
+        double lp = path_loss(&p, 0);
+        prm->param[i] = keep - h;
+        double lm = path_loss(&p, 0);
+        prm->param[i] = keep;
+        double num = (lp - lm) / (2.0 * h), ana = grad[i];
+        double rel = fabs(num - ana) / fmax(1e-3, fabs(num) + fabs(ana));
+        if (rel > worst) worst = rel;
+        checked++;
+    }
+    printf("masked policy path: %d gradients, worst relative error %.2e\n", checked, worst);
+    CHECKF(worst < 2e-2, "worst relative error %g", worst);
+    free(grad);
+    rz_mlp_free(p.m);
+    free(p.obs), free(p.mask), free(p.act), free(p.old), free(p.adv), free(p.lmask), free(p.logp),
+        free(p.dlogp), free(p.ent);
+    rz_game_free(g);
+}
+
+static void run_steps(const rz_game *g, int threads, int steps, float *out, size_t *n,
+                      rz_selfplay_stats *last)
+{
+    omp_set_num_threads(threads);
+    rz_error err = {0};
+    rz_selfplay_config cfg;
+    rz_selfplay_config_default(&cfg);
+    /* thousands of decisions: small batches hid a BLAS split that differs by thread count */
+    cfg.positions = 128;
+    cfg.group = 4;
+    cfg.mu = 2;
+    cfg.minibatches = 2;
+    cfg.obj.beta = 0.04f;
+    cfg.ref_reset = 2;
+    cfg.holdout = 5;
+    cfg.seed = 11;
+    rz_mlp_config mc = {0, 0, 2, 32, RZ_ACT_RELU};
+    rz_selfplay *t = NULL;
+    CHECK_OK(rz_selfplay_create(&t, g, &mc, 5, &cfg, &err), &err);
+    REQUIRE(t != NULL);
+    for (int s = 0; s < steps; s++) CHECK_OK(rz_selfplay_step(t, last, &err), &err);
+    rz_params *p = rz_mlp_params(rz_selfplay_policy(t));
+    memcpy(out, p->param, p->numel * sizeof(float));
+    *n = p->numel;
+    rz_selfplay_free(t);
+}
+
+static void test_thread_invariance(void)
+{
+    const char *specs[] = {"tictactoe", "connect4", "nim(piles=2;3;4)"};
+    for (int k = 0; k < 3; k++) {
+        rz_game *g = game(specs[k]);
+        static float a[1 << 16], b[1 << 16];
+        size_t na = 0, nb = 0;
+        rz_selfplay_stats sa, sb;
+        run_steps(g, 1, 3, a, &na, &sa);
+        run_steps(g, 2, 3, b, &nb, &sb);
+        CHECK(na == nb && na > 0);
+        CHECKF(memcmp(a, b, na * sizeof(float)) == 0, "%s: parameters differ between 1 and 2 threads",
+               specs[k]);
+        CHECKF(sa.win0 == sb.win0 && sa.length_mean == sb.length_mean && sa.loss == sb.loss,
+               "%s: metrics differ", specs[k]);
+        CHECKF(sa.trained < sa.decisions && sa.trained > 0, "%s: holdout 5 trains %g of %g", specs[k],
+               sa.trained, sa.decisions);
+        CHECK(fabs(sa.win0 + sa.win1 + sa.draw - 1.0) < 1e-9);
+        CHECK(sa.kl >= 0.0);
+        rz_game_free(g);
+    }
+    omp_set_num_threads(2);
+}
+
+static void test_config_errors(void)
+{
+    rz_game *g = game("tictactoe");
+    rz_error err = {0};
+    rz_selfplay_config cfg;
+    rz_mlp_config mc = {0, 0, 1, 8, RZ_ACT_RELU};
+    rz_selfplay *t = NULL;
+    rz_selfplay_config_default(&cfg);
+    cfg.group = 1;
+    CHECK(rz_selfplay_create(&t, g, &mc, 1, &cfg, &err) == RZ_ERR_ARG && strstr(err.msg, "group"));
+    rz_selfplay_config_default(&cfg);
+    cfg.temperature = 0.0f;
+    CHECK(rz_selfplay_create(&t, g, &mc, 1, &cfg, &err) == RZ_ERR_ARG && strstr(err.msg, "temperature"));
+    CHECK(t == NULL);
+    rz_game_free(g);
+}
+
+static void test_arena_known(void)
+{
+    rz_error err = {0};
+    rz_game *ttt = game("tictactoe");
+    rz_player *mm = NULL, *rnd = NULL;
+    REQUIRE(rz_player_create(&mm, ttt, "minimax", &err) == RZ_OK);
+    rz_agent a = {NULL, mm, 0.0f};
+    rz_arena_result r;
+    for (int seat = 0; seat < 2; seat++) {
+        CHECK_OK(rz_arena_play(ttt, &a, &a, seat, 40, 3, &r, &err), &err);
+        CHECKF(r.draws == 40 && r.wins == 0 && r.losses == 0, "minimax vs minimax: %d/%d/%d",
+               r.wins, r.draws, r.losses);
+    }
+    REQUIRE(rz_player_create(&rnd, ttt, "random", &err) == RZ_OK);
+    rz_agent b = {NULL, rnd, 0.0f};
+    CHECK_OK(rz_arena_play(ttt, &b, &a, 0, 50, 4, &r, &err), &err);
+    CHECKF(r.wins == 0 && r.losses > 0, "random vs minimax: %d/%d/%d", r.wins, r.draws, r.losses);
+    rz_player_free(mm);
+    rz_player_free(rnd);
+
+    rz_game *nim = game("nim(piles=3;5;7)"); /* XOR 1: the first player wins */
+    rz_player *xr = NULL, *nr = NULL;
+    REQUIRE(rz_player_create(&xr, nim, "nim", &err) == RZ_OK);
+    REQUIRE(rz_player_create(&nr, nim, "random", &err) == RZ_OK);
+    rz_agent x = {NULL, xr, 0.0f}, y = {NULL, nr, 0.0f};
+    CHECK_OK(rz_arena_play(nim, &x, &y, 0, 100, 5, &r, &err), &err);
+    CHECKF(r.wins == 100, "nim XOR player from the winning seat: %d/%d/%d", r.wins, r.draws, r.losses);
+    /* thread invariance of the counts, and either order of seats */
+    rz_arena_result r1, r2;
+    omp_set_num_threads(1);
+    CHECK_OK(rz_arena_play(nim, &y, &x, 1, 64, 9, &r1, &err), &err);
+    omp_set_num_threads(2);
+    CHECK_OK(rz_arena_play(nim, &y, &x, 1, 64, 9, &r2, &err), &err);
+    CHECK(r1.wins == r2.wins && r1.draws == r2.draws && r1.plies_mean == r2.plies_mean);
+    CHECK(r1.wins + r1.draws + r1.losses == 64);
+    CHECK(rz_arena_play(nim, &x, &y, 2, 10, 1, &r, &err) == RZ_ERR_ARG && strstr(err.msg, "seat"));
+    rz_agent bad = {NULL, NULL, 0.0f};
+    CHECK(rz_arena_play(nim, &bad, &y, 0, 10, 1, &r, &err) == RZ_ERR_ARG);
+    /* a policy for another game is refused, naming the sizes */
+    rz_mlp *m = NULL;
+    rz_mlp_config mc = {rz_game_obs_size(ttt), 9, 1, 8, RZ_ACT_RELU};
+    REQUIRE(rz_mlp_create(&m, &mc, 1, &err) == RZ_OK);
+    rz_agent pol = {m, NULL, 0.0f};
+    CHECK(rz_arena_play(nim, &pol, &y, 0, 10, 1, &r, &err) == RZ_ERR_ARG && strstr(err.msg, "inputs"));
+    rz_mlp_free(m);
+    rz_player_free(xr);
+    rz_player_free(nr);
+    rz_game_free(nim);
+    rz_game_free(ttt);
+}
+
+static void test_winning_moves(void)
+{
+    rz_error err = {0};
+    rz_game *g = game("nim(piles=1;2)");
+    rz_mlp *m = NULL;
+    rz_mlp_config mc = {rz_game_obs_size(g), rz_game_num_actions(g), 1, 8, RZ_ACT_RELU};
+    REQUIRE(rz_mlp_create(&m, &mc, 1, &err) == RZ_OK);
+    rz_agent a = {m, NULL, 0.0f};
+    long pos = 0, ok = 0, ph = 0, oh = 0, pk = 0, ok2 = 0;
+    CHECK_OK(rz_arena_winning_moves(g, &a, 0, 1000, 100000, &pos, &ok, &err), &err);
+    /* (a, b) with a <= 1, b <= 2 and a ^ b != 0: (0,1) (0,2) (1,0) (1,2) */
+    CHECKF(pos == 4 && ok >= 0 && ok <= 4, "positions %ld correct %ld", pos, ok);
+    CHECK_OK(rz_arena_winning_moves(g, &a, 3, 1000, 100000, &ph, &oh, &err), &err);
+    CHECK_OK(rz_arena_winning_moves(g, &a, -3, 1000, 100000, &pk, &ok2, &err), &err);
+    CHECKF(ph + pk == pos && oh + ok2 == ok, "held-out split %ld + %ld of %ld", ph, pk, pos);
+    CHECK(rz_arena_winning_moves(g, &a, 0, 2, 100000, &pos, &ok, &err) == RZ_ERR_STATE);
+    rz_mlp_free(m);
+    rz_game_free(g);
+}
+
+static void test_elo(void)
+{
+    rz_error err = {0};
+    /* 0 beats 1 three games in four; 1 and 2 even: 400 log10(3) = 190.85 apart */
+    double pts[9] = {0, 300, 0, 100, 0, 200, 0, 200, 0};
+    double games[9] = {0, 400, 0, 400, 0, 400, 0, 400, 0};
+    double elo[3];
+    CHECK_OK(rz_elo_fit(elo, pts, games, 3, 2, 1e-6, &err), &err);
+    CHECKF(fabs(elo[0] - 190.85) < 0.5 && fabs(elo[1]) < 0.5 && elo[2] == 0.0,
+           "elo %g %g %g", elo[0], elo[1], elo[2]);
+    /* a player who wins everything stays finite with a prior */
+    double p2[4] = {0, 10, 0, 0}, g2[4] = {0, 10, 10, 0}, e2[2];
+    CHECK_OK(rz_elo_fit(e2, p2, g2, 2, 1, 1.0, &err), &err);
+    CHECKF(isfinite(e2[0]) && e2[0] > 300 && e2[1] == 0.0, "elo %g", e2[0]);
+    double bad[4] = {0, 11, 0, 0};
+    CHECK(rz_elo_fit(e2, bad, g2, 2, 0, 1.0, &err) == RZ_ERR_ARG);
+    CHECK(rz_elo_fit(e2, p2, g2, 2, 2, 1.0, &err) == RZ_ERR_ARG);
+}
+
+/* Greedy policy vs random, from both seats: score = wins + draws / 2 over all games. */
+static double score_vs_random(const rz_game *g, rz_mlp *m, int games)
+{
+    rz_error err = {0};
+    rz_player *rnd = NULL;
+    REQUIRE(rz_player_create(&rnd, g, "random", &err) == RZ_OK);
+    rz_agent a = {m, NULL, 0.0f}, b = {NULL, rnd, 0.0f};
+    double score = 0.0;
+    for (int seat = 0; seat < 2; seat++) {
+        rz_arena_result r;
+        REQUIRE(rz_arena_play(g, &a, &b, seat, games, 77 + seat, &r, &err) == RZ_OK);
+        score += r.wins + 0.5 * r.draws;
+        printf("  seat %d vs random: %d wins, %d draws, %d losses\n", seat, r.wins, r.draws, r.losses);
+    }
+    rz_player_free(rnd);
+    return score / (2.0 * games);
+}
+
+static void test_learning(void)
+{
+    /* one thread: the result is the same for any count (tested above), and a shared CI
+     * machine makes OpenMP barriers slow for games this small */
+    omp_set_num_threads(1);
+    rz_game *g = game("tictactoe");
+    rz_error err = {0};
+    rz_selfplay_config cfg;
+    rz_selfplay_config_default(&cfg);
+    cfg.positions = 128;
+    cfg.group = 8;
+    cfg.opening_max = 6;
+    cfg.opt.lr = 1e-3f;
+    cfg.opt.weight_decay = 0.0f;
+    cfg.entropy_coef = 0.05f;
+    cfg.seed = 1;
+    rz_mlp_config mc = {0, 0, 2, 64, RZ_ACT_RELU};
+    rz_selfplay *t = NULL;
+    REQUIRE(rz_selfplay_create(&t, g, &mc, 1, &cfg, &err) == RZ_OK);
+    printf("untrained:\n");
+    double before = score_vs_random(g, rz_selfplay_policy(t), 200);
+    rz_selfplay_stats st = {0};
+    for (int s = 0; s < 400; s++) {
+        CHECK_OK(rz_selfplay_step(t, &st, &err), &err);
+        if (s % 100 == 99)
+            printf("step %d: win0 %.2f win1 %.2f draw %.2f len %.1f entropy %.3f grad %.3f\n", s + 1,
+                   st.win0, st.win1, st.draw, st.length_mean, st.entropy, st.grad_norm);
+    }
+    printf("after %ld steps:\n", rz_selfplay_steps(t));
+    double after = score_vs_random(g, rz_selfplay_policy(t), 200);
+    printf("score vs random: %.3f -> %.3f\n", before, after);
+    CHECKF(after > before + 0.1 && after > 0.85, "score vs random %.3f -> %.3f", before, after);
+    rz_selfplay_free(t);
+    rz_game_free(g);
+}
+
+int main(void)
+{
+    test_gradient();
+    test_thread_invariance();
+    test_config_errors();
+    test_arena_known();
+    test_winning_moves();
+    test_elo();
+    test_learning();
+    return test_done("test_selfplay");
+}
