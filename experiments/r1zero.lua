@@ -19,7 +19,7 @@ local run = require("rlzero.run").open("r1zero", {
   env = "arith(digits=3,min_digits=3,ops=add)",
   -- the base model and its pretraining
   dim = 64, layers = 2, heads = 4, context = 96,
-  pretrain_steps = 700, pretrain_batch = 32, pretrain_lr = 3e-3,
+  pretrain_steps = 800, pretrain_batch = 32, pretrain_lr = 4e-3,
   p_worked_think = 0.15,       -- share of tagged arithmetic questions thought through in the corpus
   base = "",                   -- a base.ckpt to start from instead of the cached one
   -- RL

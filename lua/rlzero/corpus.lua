@@ -47,10 +47,10 @@ local DEFAULTS = {
   seed = 1,
   max_digits = 3,        -- operands have 1..max_digits digits
   exclude = nil,         -- set of "a+b" strings never to write (held-out items)
-  p_direct = 0.40,       -- shares of the document kinds
-  p_worked = 0.22,
-  p_tagged = 0.28,
-  p_prose = 0.10,
+  p_direct = 0.30,       -- shares of the document kinds
+  p_worked = 0.30,
+  p_tagged = 0.35,
+  p_prose = 0.05,
   p_worked_think = 0.15, -- of tagged arithmetic questions, the share thought through
   max_chars = 90,        -- documents are packed up to this many characters
 }
@@ -90,21 +90,19 @@ function Corpus:direct()
   local a, b = self:operands()
   local forms = {
     "%d+%d=%d", "%d+%d=%d", "%d+%d=%d", "we know that %d+%d=%d", "%d plus %d is %d",
-    "note %d+%d=%d.", "the sum of %d and %d is %d",
   }
   return string.format(pick(forms), a, b, a + b)
 end
 
 function Corpus:worked_doc()
   local a, b = self:operands()
-  local head = pick{"%d+%d by columns ", "to add %d+%d we go right to left ", "work out %d+%d: "}
+  local head = pick{"%d+%d by columns ", "%d+%d by columns ", "to add %d+%d we go right to left "}
   return string.format(head, a, b) .. M.worked(a, b) .. string.format(" so %d+%d=%d", a, b, a + b)
 end
 
 function Corpus:tagged_arith()
   local a, b = self:operands()
-  local q = string.format(pick{"what is %d plus %d?", "find %d+%d.", "add %d and %d.",
-                               "how much is %d and %d together?"}, a, b)
+  local q = string.format(pick{"what is %d plus %d?", "find %d+%d.", "%d+%d?", "%d+%d?"}, a, b)
   local think
   if math.random() < self.p_worked_think then think = M.worked(a, b)
   else think = pick(SHORT_THOUGHTS) end
