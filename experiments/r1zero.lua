@@ -23,7 +23,7 @@ local run = require("rlzero.run").open("r1zero", {
   p_worked_think = 0.15,       -- share of tagged arithmetic questions thought through in the corpus
   base = "",                   -- a base.ckpt to start from instead of the cached one
   -- RL
-  group = 8, prompts = 16, lr = 3e-4, temperature = 1.0, max_new = 64,
+  group = 8, prompts = 16, lr = 3e-4, temperature = 1.0, max_new = 80,
   w_accuracy = 1.0, w_format = 0.2,
   -- evaluation
   eval_items = 200, eval_k = 8, eval_every = 20, curve_items = 100,

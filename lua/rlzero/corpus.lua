@@ -4,12 +4,12 @@
 --   local corpus = require "rlzero.corpus"
 --   local c = corpus.new{seed = 1, max_digits = 3, exclude = {["173+288"] = true}}
 --   c:batch(step, n)          -- n documents; a pure function of (seed, step)
---   corpus.worked(457, 386)   -- "7+6+0=13,3 5+8+1=14,43 4+3+1=8,843"
+--   corpus.worked(457, 386)   -- "457+386 7+6+0=13,3 45+38 5+8+1=14,43 4+3 4+3+1=8,843"
 --
 -- What it holds, like the web text a real base model saw:
 --   direct   "457+386=843", "457 plus 386 is 843": answers without work (the bulk);
---   worked   "457+386 by columns 7+6+0=13,3 ... so 457+386=843": column additions written
---            out, right to left, carry and the answer so far after each column;
+--   worked   "457+386 by columns 457+386 7+6+0=13,3 ... so 457+386=843": column additions
+--            written out right to left (see M.worked);
 --   tagged   questions in other words ("what is 457 plus 386?") followed by
 --            <think>...</think> <answer>...</answer>, usually a short thought
 --            ("easy"), sometimes (p_worked_think) the columns;
@@ -22,8 +22,11 @@ local M = {}
 M.alphabet = "0123456789+-*/=().,?: abcdefghijklmnopqrstuvwxyz"
 M.specials = {"<think>", "</think>", "<answer>", "</answer>"}
 
--- The column-by-column work for a + b (a, b >= 0): one "x+y+c=s,partial" per column,
--- right to left, where partial is the answer's digits so far.
+-- The column-by-column work for a + b (a, b >= 0), a scratchpad a small model can follow:
+-- before each column the numbers left to add are written out (zero-padded to one width),
+-- so the column's digits are always the ones just written; then "x+y+carry=sum,partial"
+-- where partial is the answer's digits so far.
+--   worked(173, 288) = "173+288 3+8+0=11,1 17+28 7+8+1=16,61 1+2 1+2+1=4,461"
 function M.worked(a, b)
   local sa, sb = tostring(a), tostring(b)
   local n = math.max(#sa, #sb)
@@ -34,7 +37,7 @@ function M.worked(a, b)
     local s = x + y + carry
     -- the last column writes its whole sum, so its partial is the answer
     partial = (i == 1 and tostring(s) or tostring(s % 10)) .. partial
-    steps[#steps + 1] = string.format("%d+%d+%d=%d,%s", x, y, carry, s, partial)
+    steps[#steps + 1] = string.format("%s+%s %d+%d+%d=%d,%s", sa:sub(1, i), sb:sub(1, i), x, y, carry, s, partial)
     carry = s // 10
   end
   return table.concat(steps, " ")
@@ -52,7 +55,7 @@ local DEFAULTS = {
   p_tagged = 0.35,
   p_prose = 0.05,
   p_worked_think = 0.15, -- of tagged arithmetic questions, the share thought through
-  max_chars = 90,        -- documents are packed up to this many characters
+  max_chars = 92,        -- documents are packed up to this many characters
 }
 
 function M.new(opts)
@@ -96,7 +99,7 @@ end
 
 function Corpus:worked_doc()
   local a, b = self:operands()
-  local head = pick{"%d+%d by columns ", "%d+%d by columns ", "to add %d+%d we go right to left "}
+  local head = "%d+%d by columns "
   return string.format(head, a, b) .. M.worked(a, b) .. string.format(" so %d+%d=%d", a, b, a + b)
 end
 
