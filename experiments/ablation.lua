@@ -1,0 +1,261 @@
+-- ablation.lua: the R1 paper's comparisons at desk scale, one table.
+--   (1) base            the pretrained model with the template, no training after pretraining
+--   (2) r1zero          pure RL (GRPO, accuracy + format rewards) from the base
+--   (3) cold_start      SFT on a handful (<= 64) of worked examples, then the same RL; how
+--                       many RL steps it needs to reach (2)'s final held-out accuracy
+--   (4) distilled       a larger model trained by RL (the teacher) writes reasoning for
+--                       training problems; the correct ones (rejection sampling) teach a
+--                       smaller student by SFT only
+--   (5) small_rl        the same small student base trained by RL directly
+--   (6) large_direct    the larger base trained by SFT on direct answers (no reasoning)
+--   (7) r1zero_lang     (2) with the language-consistency reward; language-mixing measured
+--                       for every row
+--
+--   rlzero experiments/ablation.lua [out=runs/ablation] [seed=1] [steps=N] [fresh=true]
+--
+-- Each arm keeps its own directory (metrics.jsonl, checkpoints) under the run directory and
+-- resumes; base models are cached. Outputs: results.json, results.md, accuracy.svg,
+-- length.svg, samples.md (R1-Zero's completions).
+local rz = require "rlzero"
+local corpus = require "rlzero.corpus"
+local r1 = require "rlzero.r1"
+local Run = require "rlzero.run"
+
+local run = Run.open("ablation", {
+  steps = 160, seed = 1,
+  env = "arith(digits=3,min_digits=3,ops=add)",
+  p_worked_think = 0.15,
+  -- the three sizes: main (as in r1zero.lua), large (teacher, direct), small (student)
+  dim = 64, layers = 2, large_dim = 96, large_layers = 3, small_dim = 32, small_layers = 2,
+  heads = 4, context = 96,
+  pretrain_steps = 800, pretrain_batch = 32, pretrain_lr = 4e-3,
+  group = 8, prompts = 16, lr = 3e-4, temperature = 1.0, max_new = 80,
+  w_accuracy = 1.0, w_format = 0.2, w_language = 0.2,
+  cold_examples = 32, cold_sft_steps = 40,
+  distill_prompts = 384, distill_samples = 2, sft_steps = 200, sft_batch = 32, sft_lr = 2e-3,
+  eval_items = 200, eval_k = 8, eval_every = 20, curve_items = 100,
+}, ...)
+local cfg = run.cfg
+local t_start = rz.clock()
+assert(cfg.cold_examples <= 64, "cold start uses at most 64 examples")
+
+local env = rz.env(cfg.env)
+local tok = r1.tokenizer()
+local held_out = r1.held_out(env)
+local corpus_opts = {seed = cfg.seed, max_digits = 3, p_worked_think = cfg.p_worked_think}
+local c = corpus.new{seed = corpus_opts.seed, max_digits = corpus_opts.max_digits,
+                     p_worked_think = corpus_opts.p_worked_think, exclude = held_out}
+
+local function base_model(name, dim, layers)
+  return (r1.pretrain{path = string.format("%s/base_%s.ckpt", run.dir, name), tokenizer = tok, corpus = c,
+                      corpus_opts = corpus_opts, dim = dim, layers = layers, heads = cfg.heads,
+                      context = cfg.context, steps = cfg.pretrain_steps, batch = cfg.pretrain_batch,
+                      lr = cfg.pretrain_lr, seed = cfg.seed, fresh = cfg.fresh, name = "pretrain " .. name})
+end
+
+local function arm_run(name)
+  return Run.open("ablation/" .. name, {}, {out = run.dir .. "/" .. name, seed = cfg.seed,
+                                            steps = cfg.steps, fresh = cfg.fresh})
+end
+
+local function rl(name, model, rewards)
+  local ar = arm_run(name)
+  local m = r1.rl{run = ar, model = model, env = env, steps = cfg.steps, group = cfg.group,
+                  prompts = cfg.prompts, lr = cfg.lr, temperature = cfg.temperature,
+                  max_new = cfg.max_new, rewards = rewards, seed = cfg.seed,
+                  eval_every = cfg.eval_every, eval_items = cfg.curve_items, ckpt_every = 20,
+                  name = name}
+  return m, ar
+end
+
+-- Held-out metrics plus language mixing (share of non-ASCII letters in the reasoning) and
+-- the hardest slice: items whose addition carries in every column.
+local function carries(prompt)
+  local a, b = prompt:match("(%d+)%+(%d+)")
+  local n, carry = 0, 0
+  a, b = tonumber(a), tonumber(b)
+  while a > 0 or b > 0 do
+    carry = (a % 10 + b % 10 + carry) >= 10 and 1 or 0
+    n = n + carry
+    a, b = a // 10, b // 10
+  end
+  return n
+end
+local function evaluate(model)
+  local ev = r1.evaluate{model = model, env = env, items = cfg.eval_items, k = cfg.eval_k,
+                         max_new = cfg.max_new, seed = cfg.seed}
+  local mix, hard, hard_n = 0, 0, 0
+  for i, text in ipairs(ev.completions) do
+    local reasoning = text:match("^(.-)</think>") or text
+    mix = mix + rz.language_mixing(reasoning)
+    if carries(env:item("test", i - 1).prompt) >= 3 then
+      hard_n = hard_n + 1
+      hard = hard + (ev.correct[i] and 1 or 0)
+    end
+  end
+  ev.mixing = mix / #ev.completions
+  ev.hard = hard_n > 0 and hard / hard_n or 0 / 0
+  ev.hard_items = hard_n
+  return ev
+end
+
+local rows, curves = {}, {}
+local function record(name, what, ev, extra)
+  local r = {name = name, what = what, pass1_greedy = ev.pass1_greedy, pass1_sampled = ev.pass1_sampled,
+             maj_k = ev.maj_k, pass_k = ev.pass_k, format = ev.format, language = ev.language,
+             mixing = ev.mixing, hard = ev.hard, len = ev.len_mean}
+  for k, v in pairs(extra or {}) do r[k] = v end
+  rows[#rows + 1] = r
+  print(string.format("%-13s pass@1 %.3f  sampled %.3f  maj@k %.3f  hardest %.3f  length %.1f", name,
+                      ev.pass1_greedy, ev.pass1_sampled, ev.maj_k, ev.hard, ev.len_mean))
+end
+
+-- Worked prompt/completion pairs from training items (cold start's handful).
+local function worked_pairs(n, first)
+  local ps, cs = {}, {}
+  for i = 0, n - 1 do
+    local it = env:item("train", first + i)
+    local a, b = it.prompt:match("(%d+)%+(%d+)")
+    ps[#ps + 1] = it.prompt .. r1.template.suffix
+    cs[#cs + 1] = corpus.worked(tonumber(a), tonumber(b)) .. "</think> <answer>" .. it.answer .. "</answer>"
+  end
+  return ps, cs
+end
+
+-- (1), (2)
+local base = base_model("main", cfg.dim, cfg.layers)
+record("base", "pretrained only", evaluate(base))
+local r1zero, r1run = rl("r1zero", base, {accuracy = cfg.w_accuracy, format = cfg.w_format})
+record("r1zero", "pure RL", evaluate(r1zero))
+curves[#curves + 1] = {name = "r1zero", dir = r1run.dir}
+local r1lines = r1.read_metrics(r1run.dir)
+local target = r1lines[#r1lines].eval_pass1
+local function first_reaching(lines, t)
+  for _, m in ipairs(lines) do if m.eval_pass1 and m.eval_pass1 >= t then return m.step end end
+  return nil
+end
+
+-- (3) cold start: fresh copy of the base, SFT on a handful, then RL
+do
+  local cold_dir = run.dir .. "/cold_start"
+  rz.mkdir(cold_dir)
+  local sft_path = cold_dir .. "/sft.ckpt"
+  local m
+  if not cfg.fresh and rz.exists(sft_path) then m = rz.load(sft_path)
+  else
+    m = rz.load(run.dir .. "/base_main.ckpt")
+    local ps, cs = worked_pairs(cfg.cold_examples, 0)
+    r1.sft{model = m, prompts = ps, completions = cs, steps = cfg.cold_sft_steps, batch = cfg.cold_examples,
+           lr = cfg.sft_lr, seed = cfg.seed, name = "cold start sft"}
+    m:save(sft_path)
+  end
+  local after_sft = evaluate(m)
+  record("cold_sft", string.format("SFT on %d worked examples, no RL", cfg.cold_examples), after_sft)
+  local cm, crun = rl("cold_start", m, {accuracy = cfg.w_accuracy, format = cfg.w_format})
+  local reach = first_reaching(r1.read_metrics(crun.dir), target)
+  record("cold_start", string.format("SFT on %d worked examples, then RL", cfg.cold_examples), evaluate(cm),
+         {steps_to_r1zero_final = reach or -1, r1zero_steps_to_final = first_reaching(r1lines, target)})
+  curves[#curves + 1] = {name = "cold start", dir = crun.dir}
+end
+
+-- (4) distillation from a larger RL-trained teacher; (5) RL on the same student base
+local large_base = base_model("large", cfg.large_dim, cfg.large_layers)
+local small_base = base_model("small", cfg.small_dim, cfg.small_layers)
+do
+  local student_path = run.dir .. "/distilled.ckpt"
+  local student
+  local kept = 0
+  if not cfg.fresh and rz.exists(student_path) then
+    local info
+    student, info = rz.load(student_path)
+    kept = tonumber(info.extra) or 0
+  else
+    local teacher = rl("teacher", rz.load(run.dir .. "/base_large.ckpt"), {accuracy = cfg.w_accuracy, format = cfg.w_format})
+    record("teacher", "larger model, pure RL", evaluate(teacher))
+    -- traces on training items (never held-out), kept only when right and well formed
+    local prompts, items = {}, {}
+    for i = 0, cfg.distill_prompts - 1 do
+      local it = env:item("train", 100000 + i)
+      items[#items + 1] = it
+      prompts[#prompts + 1] = it.prompt .. r1.template.suffix
+    end
+    local outs = teacher:generate{prompts = prompts, n = cfg.distill_samples, max_new = cfg.max_new,
+                                  temperature = 1.0, seed = cfg.seed + 7}
+    local ps, cs, seen = {}, {}, {}
+    for _, o in ipairs(outs) do
+      local it = items[o.prompt]
+      local g = env:grade(it, o.text)
+      if g.accuracy == 1 and g.format == 1 and not seen[it.prompt .. o.text] then
+        seen[it.prompt .. o.text] = true
+        ps[#ps + 1], cs[#cs + 1] = prompts[o.prompt], o.text
+      end
+    end
+    kept = #ps
+    print(string.format("distillation: kept %d of %d teacher traces", kept, #outs))
+    student = rz.load(run.dir .. "/base_small.ckpt")
+    if kept > 0 then r1.sft{model = student, prompts = ps, completions = cs, steps = cfg.sft_steps, batch = cfg.sft_batch,
+           lr = cfg.sft_lr, seed = cfg.seed, name = "distill sft"} end
+    student:save(student_path, {extra = tostring(kept)})
+  end
+  record("distilled", string.format("small, SFT on %d teacher traces", kept), evaluate(student))
+  local srl, srun = rl("small_rl", small_base, {accuracy = cfg.w_accuracy, format = cfg.w_format})
+  record("small_rl", "small, pure RL", evaluate(srl))
+  curves[#curves + 1] = {name = "small RL", dir = srun.dir}
+end
+
+-- (6) the larger base on direct answers, as many SFT steps as the student had
+do
+  local path = run.dir .. "/large_direct.ckpt"
+  local m
+  if not cfg.fresh and rz.exists(path) then m = rz.load(path)
+  else
+    m = large_base
+    local ps, cs = {}, {}
+    for i = 0, cfg.sft_steps * cfg.sft_batch // 4 - 1 do
+      local it = env:item("train", 200000 + i)
+      ps[#ps + 1] = it.prompt .. r1.template.suffix
+      cs[#cs + 1] = "easy</think> <answer>" .. it.answer .. "</answer>"
+    end
+    r1.sft{model = m, prompts = ps, completions = cs, steps = cfg.sft_steps, batch = cfg.sft_batch,
+           lr = cfg.sft_lr, seed = cfg.seed, name = "direct sft"}
+    m:save(path)
+  end
+  record("large_direct", "large, SFT on direct answers", evaluate(m))
+end
+
+-- (7) the language-consistency reward
+local lm, lrun = rl("r1zero_lang", rz.load(run.dir .. "/base_main.ckpt"),
+                    {accuracy = cfg.w_accuracy, format = cfg.w_format, language = cfg.w_language})
+record("r1zero_lang", "pure RL + language reward", evaluate(lm))
+curves[#curves + 1] = {name = "r1zero+lang", dir = lrun.dir}
+
+r1.plots(run.dir, curves)
+
+local md = {
+  "# Ablations\n",
+  string.format("Task `%s`; %d held-out items; k = %d samples at temperature 1; %d RL steps per arm; " ..
+                "hardest slice: items that carry in all three columns.\n", env:name(), cfg.eval_items,
+                cfg.eval_k, cfg.steps),
+  string.format("| arm | what | pass@1 greedy | pass@1 sampled | maj@%d | hardest slice | format | language | mixing | length |",
+                cfg.eval_k),
+  "|---|---|---|---|---|---|---|---|---|---|",
+}
+for _, r in ipairs(rows) do
+  md[#md + 1] = string.format("| %s | %s | %.3f | %.3f | %.3f | %.3f | %.2f | %.2f | %.3f | %.1f |", r.name, r.what,
+                              r.pass1_greedy, r.pass1_sampled, r.maj_k, r.hard, r.format, r.language,
+                              r.mixing, r.len)
+end
+for _, r in ipairs(rows) do
+  if r.steps_to_r1zero_final then
+    md[#md + 1] = string.format("\nHeld-out pass@1 %.2f (R1-Zero's last curve point) is first reached at RL step %s " ..
+                                "with cold start, at step %s by R1-Zero.", target or 0,
+                                r.steps_to_r1zero_final >= 0 and tostring(r.steps_to_r1zero_final) or "never",
+                                tostring(r.r1zero_steps_to_final))
+  end
+end
+md[#md + 1] = "\nMixing is the share of non-ASCII letters in the reasoning; the tokenizer has ASCII letters only, " ..
+              "so it is 0 by construction and the language reward here only rewards non-empty reasoning."
+rz.write_file(run.dir .. "/results.md", table.concat(md, "\n") .. "\n")
+local res = {env = env:name(), steps = cfg.steps, rows = rows, wall_seconds = rz.clock() - t_start}
+for _, r in ipairs(rows) do res["pass1_" .. r.name] = r.pass1_greedy end
+run:results(res)

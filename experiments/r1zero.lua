@@ -1,0 +1,135 @@
+-- r1zero.lua: DeepSeek-R1-Zero at desk scale. A small transformer is pretrained by
+-- next-token prediction on generated "math text" (rlzero.corpus), then trained by pure RL:
+-- GRPO with rule-based rewards only (answer accuracy and the <think>/<answer> format), no
+-- supervised data, no reward that depends on length. Held-out accuracy and the length of
+-- the responses are measured before, during and after RL.
+--
+--   rlzero experiments/r1zero.lua [out=runs/r1zero] [seed=1] [steps=N] [fresh=true]
+--
+-- The base model is cached in the run directory (base.ckpt) and reused by later runs with
+-- the same settings; RL resumes from last.ckpt. Outputs: results.json, results.md,
+-- metrics.jsonl (one line per RL step), accuracy.svg, length.svg, samples.md.
+local rz = require "rlzero"
+local corpus = require "rlzero.corpus"
+local r1 = require "rlzero.r1"
+
+local run = require("rlzero.run").open("r1zero", {
+  steps = 160,                 -- RL steps
+  seed = 1,
+  env = "arith(digits=3,min_digits=3,ops=add)",
+  -- the base model and its pretraining
+  dim = 64, layers = 2, heads = 4, context = 96,
+  pretrain_steps = 800, pretrain_batch = 32, pretrain_lr = 4e-3,
+  p_worked_think = 0.15,       -- share of tagged arithmetic questions thought through in the corpus
+  base = "",                   -- a base.ckpt to start from instead of the cached one
+  -- RL
+  group = 8, prompts = 16, lr = 3e-4, temperature = 1.0, max_new = 80,
+  w_accuracy = 1.0, w_format = 0.2,
+  -- evaluation
+  eval_items = 200, eval_k = 8, eval_every = 20, curve_items = 100,
+}, ...)
+local cfg = run.cfg
+local t_start = rz.clock()
+
+local env = rz.env(cfg.env)
+local tok = r1.tokenizer()
+print(string.format("r1zero: %s, %d RL steps, %d threads, run directory %s", rz.env(cfg.env):name(),
+                    cfg.steps, rz.threads(), run.dir))
+
+-- 1. The base model: pretraining only, never the held-out problems.
+local corpus_opts = {seed = cfg.seed, max_digits = 3, p_worked_think = cfg.p_worked_think}
+local base, pinfo
+if cfg.base ~= "" then
+  base = rz.load(cfg.base)
+  pinfo = {cached = true, seconds = 0}
+else
+  local c = corpus.new{seed = corpus_opts.seed, max_digits = corpus_opts.max_digits,
+                       p_worked_think = corpus_opts.p_worked_think, exclude = r1.held_out(env)}
+  base, pinfo = r1.pretrain{path = run.dir .. "/base.ckpt", tokenizer = tok, corpus = c,
+                            corpus_opts = corpus_opts, dim = cfg.dim, layers = cfg.layers,
+                            heads = cfg.heads, context = cfg.context, steps = cfg.pretrain_steps,
+                            batch = cfg.pretrain_batch, lr = cfg.pretrain_lr, seed = cfg.seed,
+                            fresh = cfg.fresh, name = "pretrain", log = run.dir .. "/pretrain.jsonl"}
+end
+print(tostring(base))
+
+-- 2. The base model with the template, on held-out items.
+local function evaluate(model)
+  return r1.evaluate{model = model, env = env, items = cfg.eval_items, k = cfg.eval_k,
+                     max_new = cfg.max_new, seed = cfg.seed}
+end
+local t_eval0 = rz.clock()
+local base_eval = evaluate(base)
+local eval_seconds = rz.clock() - t_eval0
+print(string.format("base: pass@1 greedy %.3f, sampled %.3f, maj@%d %.3f, format %.2f, length %.1f",
+                    base_eval.pass1_greedy, base_eval.pass1_sampled, cfg.eval_k, base_eval.maj_k,
+                    base_eval.format, base_eval.len_mean))
+
+-- 3. Pure RL from the base.
+local t_rl0 = rz.clock()
+local model = r1.rl{run = run, model = base, env = env, steps = cfg.steps, group = cfg.group,
+                    prompts = cfg.prompts, lr = cfg.lr, temperature = cfg.temperature,
+                    max_new = cfg.max_new, rewards = {accuracy = cfg.w_accuracy, format = cfg.w_format},
+                    seed = cfg.seed, eval_every = cfg.eval_every, eval_items = cfg.curve_items,
+                    ckpt_every = 20, name = "rl"}
+local rl_seconds = rz.clock() - t_rl0
+
+-- 4. The trained model on the same held-out items.
+local final_eval = evaluate(model)
+print(string.format("final: pass@1 greedy %.3f, sampled %.3f, maj@%d %.3f, format %.2f, length %.1f",
+                    final_eval.pass1_greedy, final_eval.pass1_sampled, cfg.eval_k, final_eval.maj_k,
+                    final_eval.format, final_eval.len_mean))
+
+local lines = r1.read_metrics(run.dir)
+local len_start, len_end = r1.length_start_end(lines, cfg.steps)
+r1.plots(run.dir, {{name = "r1zero", dir = run.dir}})
+r1.samples_md(run.dir, env, base_eval, final_eval, cfg.steps)
+
+local function row(name, ev)
+  return string.format("| %s | %.3f | %.3f | %.3f | %.3f | %.2f | %.1f |", name, ev.pass1_greedy,
+                       ev.pass1_sampled, ev.maj_k, ev.pass_k, ev.format, ev.len_mean)
+end
+local md = {
+  "# R1-Zero at desk scale\n",
+  string.format("Task `%s`, %d held-out items, template `<problem>%s`, k = %d samples at temperature 1.\n",
+                env:name(), cfg.eval_items, r1.template.suffix, cfg.eval_k),
+  string.format("| model | pass@1 greedy | pass@1 sampled | maj@%d | pass@%d | format | length |", cfg.eval_k, cfg.eval_k),
+  "|---|---|---|---|---|---|---|",
+  row("base (pretrained only)", base_eval),
+  row(string.format("R1-Zero (%d GRPO steps)", cfg.steps), final_eval),
+  "",
+  string.format("Mean response length during RL: %.1f tokens over the first 10%% of steps, %.1f over the last 10%% (x%.2f).",
+                len_start, len_end, len_end / len_start),
+  "",
+  "Plots: accuracy.svg, length.svg. Completions: samples.md.",
+}
+rz.write_file(run.dir .. "/results.md", table.concat(md, "\n") .. "\n")
+
+run:results{
+  env = env:name(),
+  pass1_base = base_eval.pass1_greedy,
+  pass1_final = final_eval.pass1_greedy,
+  pass1_sampled_base = base_eval.pass1_sampled,
+  pass1_sampled_final = final_eval.pass1_sampled,
+  maj_k_base = base_eval.maj_k,
+  maj_k_final = final_eval.maj_k,
+  pass_k_base = base_eval.pass_k,
+  pass_k_final = final_eval.pass_k,
+  k = cfg.eval_k,
+  format_base = base_eval.format,
+  format_final = final_eval.format,
+  eval_len_base = base_eval.len_mean,
+  eval_len_final = final_eval.len_mean,
+  len_start = len_start,
+  len_end = len_end,
+  len_ratio = len_end / len_start,
+  steps = cfg.steps,
+  eval_items = cfg.eval_items,
+  params = model:nparams(),
+  base_cached = pinfo.cached,
+  pretrain_seconds = pinfo.seconds,
+  rl_seconds = rl_seconds,
+  eval_seconds = eval_seconds,
+  threads = rz.threads(),
+  wall_seconds = rz.clock() - t_start,
+}

@@ -1,0 +1,286 @@
+-- rlzero.r1: the stages of the R1-Zero experiments (experiments/r1zero.lua, ablation.lua):
+-- pretraining a base model on the synthetic corpus, supervised fine-tuning, GRPO with rule
+-- rewards, held-out evaluation, and the files a run leaves behind (samples, plots, tables).
+--
+--   local r1 = require "rlzero.r1"
+--   local tok = r1.tokenizer()
+--   local base = r1.pretrain{path = dir .. "/base.ckpt", tokenizer = tok, corpus = c, ...}
+--   local model, info = r1.rl{run = run, model = base, env = env, steps = 200, ...}
+--   local ev = r1.evaluate{model = model, env = env, items = 200, k = 8, ...}
+local rz = require "rlzero"
+local corpus = require "rlzero.corpus"
+local plot = require "rlzero.plot"
+
+local M = {}
+
+-- R1-Zero's template adapted to a character tokenizer: the problem, then "<think>" so the
+-- model starts its reasoning; it must close it and give "<answer>...</answer>".
+M.template = {prefix = "", suffix = " <think>"}
+
+function M.tokenizer()
+  return rz.tokenizer.chars{alphabet = corpus.alphabet, specials = corpus.specials}
+end
+
+local function check_fields(o, allowed, what)
+  local set = {}
+  for _, k in ipairs(allowed) do set[k] = true end
+  for k in pairs(o) do
+    if not set[k] then error(string.format("%s: unknown field '%s'", what, tostring(k)), 3) end
+  end
+end
+
+-- The held-out problems of an arithmetic env, as "a+b" strings for corpus.new{exclude=}.
+function M.held_out(env)
+  local set = {}
+  for i = 0, env:test_size() - 1 do
+    local p = env:item("test", i).prompt
+    set[p:gsub("=$", "")] = true
+  end
+  return set
+end
+
+local function append_line(path, s)
+  local f = assert(io.open(path, "a"))
+  f:write(s, "\n")
+  f:close()
+end
+
+local function progress_line(name, step, total, text, t0)
+  local every = math.max(1, total // 10)
+  if step % every == 0 or step == total then
+    io.stderr:write(string.format("[%s] step %d/%d %s  %.0fs\n", name, step, total, text, rz.clock() - t0))
+  end
+end
+
+-- Next-token pretraining on the corpus. Cached: a finished model at `path` whose recorded
+-- settings match is loaded instead; an unfinished one resumes from path .. ".partial".
+-- -> model, {cached = bool, seconds = ...}
+function M.pretrain(o)
+  check_fields(o, {"path", "tokenizer", "corpus", "corpus_opts", "dim", "layers", "heads",
+                   "context", "steps", "batch", "lr", "seed", "fresh", "name", "log"}, "r1.pretrain")
+  local key = rz.json{kind = "base", dim = o.dim, layers = o.layers, heads = o.heads,
+                      context = o.context, steps = o.steps, batch = o.batch, lr = o.lr,
+                      seed = o.seed, corpus = o.corpus_opts}
+  local t0 = rz.clock()
+  if not o.fresh and rz.exists(o.path) then
+    local m, info = rz.load(o.path)
+    if info.extra == key then
+      print(string.format("%s: reusing the cached base model %s", o.name or "pretrain", o.path))
+      return m, {cached = true, seconds = 0}
+    end
+    print(string.format("%s: %s was made with other settings; pretraining again", o.name or "pretrain", o.path))
+  end
+  local partial = o.path .. ".partial"
+  local model, start = nil, 0
+  if not o.fresh and rz.exists(partial) then
+    local info
+    model, info = rz.load(partial)
+    if info.extra == key then
+      start = info.step
+      print(string.format("%s: resuming pretraining at step %d", o.name or "pretrain", start))
+    else
+      model = nil
+    end
+  end
+  if not model then
+    model = rz.transformer{tokenizer = o.tokenizer, dim = o.dim, layers = o.layers, heads = o.heads,
+                           context = o.context, seed = o.seed}
+  end
+  local opt = rz.adamw(model, {lr = o.lr, warmup = math.min(50, o.steps // 10), total_steps = o.steps,
+                               weight_decay = 0.01, min_lr_ratio = 0.1})
+  local loss = 0
+  for step = start + 1, o.steps do
+    local l, gn, ntok = opt:sft{completions = o.corpus:batch(step, o.batch), truncate = true}
+    loss = step == start + 1 and l or 0.95 * loss + 0.05 * l
+    if o.log and (step % 25 == 0 or step == o.steps) then
+      append_line(o.log, rz.json{step = step, loss = l, loss_ema = loss, grad_norm = gn, tokens = ntok})
+    end
+    progress_line(o.name or "pretrain", step, o.steps, string.format("loss %.3f", loss), t0)
+    if step % 200 == 0 and step < o.steps then model:save(partial, {extra = key}) end
+  end
+  model:save(o.path, {extra = key})
+  os.remove(partial)
+  return model, {cached = false, seconds = rz.clock() - t0, loss = loss}
+end
+
+-- Supervised fine-tuning on prompt/completion pairs (loss on completions only), epochs
+-- over the examples in fixed shuffled order.
+function M.sft(o)
+  check_fields(o, {"model", "prompts", "completions", "steps", "batch", "lr", "seed", "name"}, "r1.sft")
+  local opt = rz.adamw(o.model, {lr = o.lr, warmup = math.min(10, o.steps // 10), total_steps = o.steps,
+                                 weight_decay = 0.0, min_lr_ratio = 0.1})
+  local n = #o.prompts
+  local order = {}
+  for i = 1, n do order[i] = i end
+  math.randomseed(o.seed)
+  local pos, loss = n + 1, 0
+  local t0 = rz.clock()
+  for step = 1, o.steps do
+    local ps, cs = {}, {}
+    for _ = 1, math.min(o.batch, n) do
+      if pos > n then
+        for i = n, 2, -1 do local j = math.random(1, i); order[i], order[j] = order[j], order[i] end
+        pos = 1
+      end
+      ps[#ps + 1], cs[#cs + 1] = o.prompts[order[pos]], o.completions[order[pos]]
+      pos = pos + 1
+    end
+    loss = opt:sft{prompts = ps, completions = cs, truncate = true}
+    progress_line(o.name or "sft", step, o.steps, string.format("loss %.3f", loss), t0)
+  end
+  return loss
+end
+
+-- Held-out evaluation with the template. -> rz.evaluate's table
+function M.evaluate(o)
+  check_fields(o, {"model", "env", "items", "k", "max_new", "temperature", "seed", "first"}, "r1.evaluate")
+  return rz.evaluate{model = o.model, env = o.env, items = o.items, k = o.k or 0, max_new = o.max_new,
+                     temperature = o.temperature or 1.0, seed = o.seed or 1, template = M.template,
+                     first = o.first or 0}
+end
+
+-- Mean of field `key` over metrics lines with step in [lo, hi].
+local function mean_over(lines, key, lo, hi)
+  local s, n = 0, 0
+  for _, m in ipairs(lines) do
+    if m.step >= lo and m.step <= hi and type(m[key]) == "number" then s, n = s + m[key], n + 1 end
+  end
+  return n > 0 and s / n or 0 / 0
+end
+
+function M.read_metrics(dir)
+  local lines = {}
+  local f = io.open(dir .. "/metrics.jsonl", "r")
+  if not f then return lines end
+  for line in f:lines() do
+    local ok, m = pcall(rz.json_decode, line)
+    if ok and type(m) == "table" and m.step then lines[#lines + 1] = m end
+  end
+  f:close()
+  table.sort(lines, function(a, b) return a.step < b.step end)
+  return lines
+end
+
+-- Mean completion length over the first and the last 10% of RL steps.
+function M.length_start_end(lines, steps)
+  local w = math.max(1, steps // 10)
+  return mean_over(lines, "len_mean", 1, w), mean_over(lines, "len_mean", steps - w + 1, steps)
+end
+
+-- GRPO from `model` with the env's rule rewards. Checkpoints to run's last.ckpt every
+-- ckpt_every steps and resumes from it. Logs per-step metrics (plus a greedy held-out
+-- pass@1 every eval_every steps) to run's metrics.jsonl and keeps the completions of the
+-- first, middle and last steps in samples_step*.json.
+-- -> the trained model (a resumed one may be a new object)
+function M.rl(o)
+  check_fields(o, {"run", "model", "env", "steps", "group", "prompts", "lr", "temperature", "max_new",
+                   "rewards", "reward_fn", "seed", "eval_every", "eval_items", "ckpt_every", "name",
+                   "target", "stop_at_target"}, "r1.rl")
+  local run, model = o.run, o.model
+  local state
+  local ck = run:checkpoint()
+  if ck then
+    local info
+    model, info = rz.load(ck)
+    state = rz.json_decode(info.extra)
+    run:truncate_metrics(state.steps)
+    print(string.format("%s: resuming RL at step %d", o.name or run.name, state.steps))
+  end
+  local trainer = rz.grpo{
+    policy = model, env = o.env, group = o.group, prompts = o.prompts, template = M.template,
+    rewards = o.rewards, reward_fn = o.reward_fn, beta = 0.0, loss = "token", eps_low = 0.2,
+    eps_high = 0.28, lr = o.lr, warmup = 5, temperature = o.temperature, max_new = o.max_new,
+    grad_clip = 1.0, seed = o.seed,
+  }
+  if state then trainer:set_state(state) end
+  local done = trainer:state().steps
+  local mid = math.max(1, o.steps // 2)
+  local keep = {[1] = "start", [mid] = "middle", [o.steps] = "end"}
+  local t0 = rz.clock()
+  for step = done + 1, o.steps do
+    local m = trainer:step()
+    if o.eval_every > 0 and (step % o.eval_every == 0 or step == 1 or step == o.steps) then
+      local ev = M.evaluate{model = model, env = o.env, items = o.eval_items, max_new = o.max_new}
+      m.eval_pass1 = ev.pass1_greedy
+      m.eval_len = ev.len_mean
+    end
+    run:log(step, m)
+    progress_line(o.name or run.name, step, o.steps,
+                  string.format("acc %.2f len %.1f%s", m.accuracy, m.len_mean,
+                                m.eval_pass1 and string.format(" heldout %.2f", m.eval_pass1) or ""), t0)
+    if keep[step] then
+      local s = trainer:samples()
+      local pick = {}
+      for i = 1, math.min(#s, 2 * o.group) do pick[#pick + 1] = s[i] end
+      rz.write_file(string.format("%s/samples_step%d.json", run.dir, step),
+                    rz.json({step = step, phase = keep[step], samples = pick}, {pretty = true}) .. "\n")
+    end
+    if step % o.ckpt_every == 0 or step == o.steps then
+      model:save(run:checkpoint_path(), {extra = rz.json(trainer:state())})
+    end
+    if o.stop_at_target and m.eval_pass1 and m.eval_pass1 >= o.target then
+      print(string.format("%s: reached held-out pass@1 %.3f at step %d", o.name or run.name, m.eval_pass1, step))
+      model:save(run:checkpoint_path(), {extra = rz.json(trainer:state())})
+      break
+    end
+  end
+  trainer:close()
+  return model
+end
+
+-- The per-step curves of a run directory as two SVG plots.
+function M.plots(dir, runs)
+  local acc, len = {}, {}
+  for _, r in ipairs(runs) do
+    local lines = M.read_metrics(r.dir)
+    local xs, ys, ex, ey, lx, ly = {}, {}, {}, {}, {}, {}
+    for _, m in ipairs(lines) do
+      xs[#xs + 1], ys[#ys + 1] = m.step, m.accuracy
+      lx[#lx + 1], ly[#ly + 1] = m.step, m.len_mean
+      if m.eval_pass1 then ex[#ex + 1], ey[#ey + 1] = m.step, m.eval_pass1 end
+    end
+    acc[#acc + 1] = {name = r.name .. " train", x = xs, y = plot.smooth(ys, 10)}
+    acc[#acc + 1] = {name = r.name .. " held-out", x = ex, y = ey}
+    len[#len + 1] = {name = r.name, x = lx, y = plot.smooth(ly, 5)}
+  end
+  rz.write_file(dir .. "/accuracy.svg", plot.svg{title = "accuracy during RL (train: mean of samples, smoothed; held-out: greedy pass@1)",
+                                                 xlabel = "RL step", ylabel = "accuracy", series = acc, ymin = 0, ymax = 1})
+  rz.write_file(dir .. "/length.svg", plot.svg{title = "mean response length during RL (tokens)",
+                                               xlabel = "RL step", ylabel = "tokens", series = len, ymin = 0})
+end
+
+-- samples.md: held-out completions before and after RL, and training completions from the
+-- start, middle and end of RL.
+function M.samples_md(dir, env, base_eval, final_eval, steps, n)
+  n = n or 8
+  local out = {"# Completions\n"}
+  local function evals(title, ev)
+    out[#out + 1] = "## " .. title .. "\n"
+    for i = 1, math.min(n, #ev.completions) do
+      local it = env:item("test", i - 1)
+      out[#out + 1] = string.format("- `%s` (answer %s, %s): `%s`", it.prompt .. M.template.suffix, it.answer,
+                                    ev.correct[i] and "right" or "wrong", ev.completions[i])
+    end
+    out[#out + 1] = ""
+  end
+  if base_eval then evals("Held-out, greedy: the base model", base_eval) end
+  local mid = math.max(1, steps // 2)
+  for _, s in ipairs{1, mid, steps} do
+    local f = io.open(string.format("%s/samples_step%d.json", dir, s), "r")
+    if f then
+      local t = rz.json_decode(f:read("a"))
+      f:close()
+      out[#out + 1] = string.format("## RL step %d (%s): training completions\n", t.step, t.phase)
+      for i, smp in ipairs(t.samples) do
+        if i > n then break end
+        out[#out + 1] = string.format("- `%s` (answer %s, reward %.2f, %d tokens): `%s`", smp.prompt, smp.answer,
+                                      smp.reward, smp.tokens, smp.completion)
+      end
+      out[#out + 1] = ""
+    end
+  end
+  if final_eval then evals("Held-out, greedy: after RL", final_eval) end
+  rz.write_file(dir .. "/samples.md", table.concat(out, "\n") .. "\n")
+end
+
+return M
