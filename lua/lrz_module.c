@@ -12,6 +12,30 @@
 
 #include "lrz.h"
 
+int lrz_push_overrides(lua_State *L, char *const *args, int n, char *msg, size_t cap)
+{
+    lua_newtable(L);
+    for (int i = 0; i < n; i++) {
+        const char *eq = strchr(args[i], '=');
+        if (!eq || eq == args[i]) {
+            snprintf(msg, cap, "'%s' is not a key=value override", args[i]);
+            lua_pop(L, 1);
+            return -1;
+        }
+        lua_pushlstring(L, args[i], (size_t)(eq - args[i]));
+        lua_pushvalue(L, -1);
+        if (lua_rawget(L, -3) != LUA_TNIL) {
+            snprintf(msg, cap, "override '%s' given twice", lua_tostring(L, -2));
+            lua_pop(L, 3);
+            return -1;
+        }
+        lua_pop(L, 1);
+        lua_pushstring(L, eq + 1);
+        lua_rawset(L, -3);
+    }
+    return 0;
+}
+
 /* rz.config(defaults, overrides [, name]) -> a new table: defaults with overrides applied.
  * Overrides come from the command line as strings (or from Lua as values); each is
  * converted to the type of its default. An unknown key is an error naming it. */
