@@ -45,6 +45,9 @@ const char *rz_status_name(int code);
 
 /* Allocation helpers: 64-byte aligned, zeroed; the message names what and how much. */
 void *rz_alloc(size_t nbytes, const char *what, rz_error *err);
+/* The machine's physical memory in bytes (0 when unknown). rz_alloc refuses a larger request
+ * (RZ_ERR_NOMEM stating the size) rather than let an overcommitted allocation be killed. */
+size_t rz_memory_bytes(void);
 void rz_free(void *p);
 
 /* --------------------------------------------------------------------- rng */
