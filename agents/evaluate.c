@@ -117,6 +117,7 @@ int rz_evaluate(rz_eval_result *out, rz_transformer *m, const rz_tokenizer *tok,
 
     for (int first = 0; first < cfg->items && rc == RZ_OK; first += chunk) {
         int m_items = cfg->items - first < chunk ? cfg->items - first : chunk;
+        if (m_items < 1) break; /* cannot happen; tells the compiler the sizes below are sane */
         for (int j = 0; j < m_items && rc == RZ_OK; j++) {
             rc = rz_env_item(env, cfg->seed, cfg->split, cfg->first + first + j, &items[j], err);
             if (rc) break;

@@ -634,14 +634,20 @@ int rz_grpo_update(rz_grpo *t, const float *rewards, rz_grpo_metrics *metrics, r
                     ent_tok += w.mask[k];
                 }
             rz_objective_stats st;
+            rz_error e;
             rc = rz_objective_loss(&obj, B, Tc, lp, w.old + (size_t)a * Tc,
                                    c->beta > 0 ? w.ref + (size_t)a * Tc : NULL, w.adv + a,
-                                   w.mask + (size_t)a * Tc, w.dlogp + (size_t)a * Tc, &st, err);
+                                   w.mask + (size_t)a * Tc, w.dlogp + (size_t)a * Tc, &st, &e);
             if (rc == RZ_ERR_NONFINITE) {
-                mt.skipped++;
+                if (!mt.skipped++) {
+                    char where[200];
+                    snprintf(mt.nonfinite, sizeof mt.nonfinite, "update %ld, minibatch %d: %.120s (%s)",
+                             t->updates, j, e.msg, rz_transformer_nonfinite(t->policy, B, T, where, sizeof where));
+                }
                 rc = RZ_OK;
                 continue;
             }
+            if (rc) rz_error_set(err, rc, "%s", e.msg);
             if (rc) goto done;
             tok_sum += st.tokens;
             kl_sum += st.kl_mean * st.tokens;
@@ -662,12 +668,15 @@ int rz_grpo_update(rz_grpo *t, const float *rewards, rz_grpo_metrics *metrics, r
             if (rc) goto done;
             float gn = 0;
             mt.lr = rz_adamw_lr(&c->opt, t->opt_steps);
-            rc = rz_adamw_step(params, &c->opt, t->opt_steps, &gn, err);
+            rc = rz_adamw_step(params, &c->opt, t->opt_steps, &gn, &e);
             if (rc == RZ_ERR_NONFINITE) {
-                mt.skipped++;
+                if (!mt.skipped++)
+                    snprintf(mt.nonfinite, sizeof mt.nonfinite, "update %ld, minibatch %d: %.200s",
+                             t->updates, j, e.msg);
                 rc = RZ_OK;
                 continue;
             }
+            if (rc) rz_error_set(err, rc, "%s", e.msg);
             if (rc) goto done;
             t->opt_steps++;
             mt.updates++;

@@ -115,13 +115,41 @@ done:
     return rc;
 }
 
+char *rz_transformer_nonfinite(rz_transformer *m, int B, int T, char *buf, size_t cap)
+{
+    if (!cap) return buf;
+    rz_params *p = rz_transformer_params(m);
+    const char *bad = p->param ? rz_params_nonfinite(p, p->param) : NULL;
+    if (bad) {
+        snprintf(buf, cap, "parameter '%s' holds NaN/Inf", bad);
+        return buf;
+    }
+    const float *logits = rz_transformer_logits(m);
+    const size_t V = (size_t)rz_transformer_cfg(m)->vocab;
+    for (size_t n = 0; logits && n < (size_t)B * T; n++)
+        for (size_t v = 0; v < V; v++)
+            if (!isfinite(logits[n * V + v])) {
+                snprintf(buf, cap, "logits at (b %d, t %d) are not finite, parameters finite",
+                         (int)(n / (size_t)T), (int)(n % (size_t)T));
+                return buf;
+            }
+    snprintf(buf, cap, "parameters and logits finite");
+    return buf;
+}
+
 int rz_sft_step(rz_transformer *m, const rz_adamw_config *opt, long step, const rz_sft_batch *b,
                 float *loss, float *grad_norm, rz_error *err)
 {
     rz_params *p = rz_transformer_params(m);
     rz_params_zero_grad(p);
-    int rc = rz_transformer_loss(m, b->tokens, b->targets, b->weights, b->B, b->T, 1, loss, err);
-    if (rc != RZ_OK) return rc;
-    if (!isfinite(*loss)) return rz_error_set(err, RZ_ERR_NONFINITE, "sft: loss is %g at step %ld", *loss, step);
+    rz_error e;
+    int rc = rz_transformer_loss(m, b->tokens, b->targets, b->weights, b->B, b->T, 1, loss, &e);
+    if (rc == RZ_OK && !isfinite(*loss)) rc = RZ_ERR_NONFINITE;
+    if (rc == RZ_ERR_NONFINITE) {
+        char where[200];
+        return rz_error_set(err, rc, "sft: loss is %g at step %ld (%s); parameters left unchanged",
+                            (double)*loss, step, rz_transformer_nonfinite(m, b->B, b->T, where, sizeof where));
+    }
+    if (rc != RZ_OK) return rz_error_set(err, rc, "%s", e.msg);
     return rz_adamw_step(p, opt, step, grad_norm, err);
 }

@@ -543,6 +543,63 @@ static uint64_t read_be64(const unsigned char *b)
     return v;
 }
 
+static uint64_t read_be(const unsigned char *b, int n)
+{
+    uint64_t v = 0;
+    for (int i = 0; i < n; i++) v = (v << 8) | b[i];
+    return v;
+}
+
+/* msgpack-c allocates room for every element an array or map header declares before it has
+ * seen them, so a 20-byte file declaring 2^32 entries asks for 96 GiB. Every element takes
+ * at least one byte: walk the headers (skipping payloads), keeping the count of elements
+ * still owed, and refuse the file when that count exceeds the bytes left. */
+static int counts_plausible(const unsigned char *b, size_t n)
+{
+    uint64_t owed = 1;
+    size_t i = 0;
+    while (owed > 0) {
+        if (owed > n - i) return 0;
+        unsigned c = b[i++];
+        owed--;
+        uint64_t count = 0, skip = 0;
+        int lenb = 0; /* bytes of a length field that follows c */
+        if (c <= 0x7f || c >= 0xe0 || c == 0xc0 || c == 0xc2 || c == 0xc3) continue;
+        if (c >= 0x80 && c <= 0x8f) count = 2 * (uint64_t)(c & 0x0f);
+        else if (c >= 0x90 && c <= 0x9f) count = c & 0x0f;
+        else if (c >= 0xa0 && c <= 0xbf) skip = c & 0x1f;
+        else {
+            switch (c) {
+            case 0xcc: case 0xd0: skip = 1; break;
+            case 0xcd: case 0xd1: skip = 2; break;
+            case 0xca: case 0xce: case 0xd2: skip = 4; break;
+            case 0xcb: case 0xcf: case 0xd3: skip = 8; break;
+            case 0xd4: skip = 2; break;
+            case 0xd5: skip = 3; break;
+            case 0xd6: skip = 5; break;
+            case 0xd7: skip = 9; break;
+            case 0xd8: skip = 17; break;
+            case 0xc4: case 0xd9: case 0xc7: lenb = 1; break;
+            case 0xc5: case 0xda: case 0xc8: case 0xdc: case 0xde: lenb = 2; break;
+            case 0xc6: case 0xdb: case 0xc9: case 0xdd: case 0xdf: lenb = 4; break;
+            default: return 0; /* 0xc1: never used */
+            }
+            if (lenb) {
+                if ((size_t)lenb > n - i) return 0;
+                uint64_t v = read_be(b + i, lenb);
+                i += (size_t)lenb;
+                if (c == 0xdc || c == 0xdd) count = v;
+                else if (c == 0xde || c == 0xdf) count = 2 * v;
+                else skip = v + (c >= 0xc7 && c <= 0xc9); /* ext: a type byte, then the data */
+            }
+        }
+        if (skip > n - i) return 0;
+        i += (size_t)skip;
+        owed += count;
+    }
+    return 1;
+}
+
 static int parse(const loader *L, const unsigned char *buf, size_t size, rz_checkpoint *ck)
 {
     /* integrity first, so every damaged file gets the same clear verdict */
@@ -560,6 +617,9 @@ static int parse(const loader *L, const unsigned char *buf, size_t size, rz_chec
         return fail(L, "checksum mismatch (stored %016llx, computed %016llx): the file is corrupted",
                     (unsigned long long)stored, (unsigned long long)computed);
 
+    if (!counts_plausible(buf, size))
+        return fail(L, "not an rlzero checkpoint (not one msgpack map: a declared length exceeds the "
+                       "%zu bytes of the file)", size);
     msgpack_unpacked up;
     msgpack_unpacked_init(&up);
     size_t off = 0;

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "rlzero.h"
 
@@ -33,9 +34,26 @@ const char *rz_status_name(int code)
     }
 }
 
+size_t rz_memory_bytes(void)
+{
+    long pages = sysconf(_SC_PHYS_PAGES), size = sysconf(_SC_PAGE_SIZE);
+    if (pages <= 0 || size <= 0) return 0;
+    return (size_t)pages * (size_t)size;
+}
+
 void *rz_alloc(size_t nbytes, const char *what, rz_error *err)
 {
     if (nbytes == 0) nbytes = 1;
+    /* Linux overcommits: a request larger than the machine could succeed and the memset below
+     * would then get the process killed. Refuse it with its size instead. */
+    size_t phys = rz_memory_bytes();
+    if (phys && nbytes > phys) {
+        rz_error_set(err, RZ_ERR_NOMEM,
+                     "cannot allocate %zu bytes (%.1f GiB) for %s: more than the machine's "
+                     "%.1f GiB of memory", nbytes, (double)nbytes / (1u << 30), what,
+                     (double)phys / (1u << 30));
+        return NULL;
+    }
     /* aligned_alloc needs a size that is a multiple of the alignment */
     size_t rounded = (nbytes + 63) & ~(size_t)63;
     if (rounded < nbytes) {

@@ -50,7 +50,14 @@ int rz_params_alloc(rz_params *p, rz_error *err)
     if (p->param) return rz_error_set(err, RZ_ERR_STATE, "params: already allocated");
     if (p->numel > SIZE_MAX / sizeof(float) / 4)
         return rz_error_set(err, RZ_ERR_NOMEM, "params: %zu parameters is too many", p->numel);
-    size_t bytes = p->numel * sizeof(float);
+    size_t bytes = p->numel * sizeof(float), phys = rz_memory_bytes();
+    /* the four buffers together: each alone may fit and still all four not */
+    if (phys && 4 * bytes > phys)
+        return rz_error_set(err, RZ_ERR_NOMEM,
+                            "params: %zu parameters need %zu bytes (%.1f GiB) for weights, "
+                            "gradients and AdamW moments: more than the machine's %.1f GiB of memory",
+                            p->numel, 4 * bytes, (double)(4 * bytes) / (1u << 30),
+                            (double)phys / (1u << 30));
     float **bufs[4] = {&p->param, &p->grad, &p->m, &p->v};
     const char *what[4] = {"parameters", "gradients", "AdamW first moments", "AdamW second moments"};
     for (int i = 0; i < 4; i++) {

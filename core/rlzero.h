@@ -45,6 +45,9 @@ const char *rz_status_name(int code);
 
 /* Allocation helpers: 64-byte aligned, zeroed; the message names what and how much. */
 void *rz_alloc(size_t nbytes, const char *what, rz_error *err);
+/* The machine's physical memory in bytes (0 when unknown). rz_alloc refuses a larger request
+ * (RZ_ERR_NOMEM stating the size) rather than let an overcommitted allocation be killed. */
+size_t rz_memory_bytes(void);
 void rz_free(void *p);
 
 /* --------------------------------------------------------------------- rng */
@@ -682,6 +685,7 @@ typedef struct {
     double grad_norm;            /* mean over optimizer steps, before clipping */
     double lr;                   /* of the last optimizer step */
     int updates, skipped;        /* optimizer steps taken; skipped for NaN/Inf */
+    char nonfinite[256];         /* when skipped > 0: the first skip's reason (update, tensor) */
     long gen_tokens;             /* completion tokens sampled since the last update */
     double gen_seconds, gen_tokens_per_s, update_seconds, step_seconds;
 } rz_grpo_metrics;
@@ -746,7 +750,14 @@ int rz_sft_batch_build(rz_sft_batch *b, const rz_tokenizer *tok, const char *con
                        const char *const *completions, int n, int context, int truncate,
                        rz_error *err);
 void rz_sft_batch_free(rz_sft_batch *b);
-/* zero_grad, weighted cross-entropy forward/backward, one AdamW update. */
+/* Where a NaN/Inf in m comes from, for error messages: the first parameter tensor holding
+ * one ("parameter 'model.norm.weight' holds NaN/Inf"), else the first non-finite logit of the
+ * last forward over (B, T) ("logits at (b 0, t 3) are not finite, parameters finite"), else
+ * a note that both are finite. Writes at most cap bytes to buf; returns buf. */
+char *rz_transformer_nonfinite(rz_transformer *m, int B, int T, char *buf, size_t cap);
+/* zero_grad, weighted cross-entropy forward/backward, one AdamW update. A NaN/Inf loss or
+ * gradient is RZ_ERR_NONFINITE naming the step and the tensor (rz_transformer_nonfinite);
+ * the parameters are left unchanged. */
 int rz_sft_step(rz_transformer *m, const rz_adamw_config *opt, long step, const rz_sft_batch *b,
                 float *loss, float *grad_norm, rz_error *err);
 

@@ -510,7 +510,17 @@ int rz_kvcache_create(rz_kvcache **out, const rz_transformer *m, int slots, int 
     c->len = len;
     c->cfg = *cfg;
     size_t S = slots, C = cfg->dim, H = cfg->hidden;
-    size_t kv = (size_t)cfg->layers * S * len * C;
+    size_t kv = (size_t)cfg->layers * S * len * C, phys = rz_memory_bytes();
+    /* keys and values together: each may fit alone and both still not (overcommit would
+     * then end the process instead of this error) */
+    if (phys && 2 * kv * sizeof(float) > phys) {
+        free(c);
+        return rz_error_set(err, RZ_ERR_NOMEM,
+                            "kvcache: %d slots x %d positions need %zu bytes (%.1f GiB) for keys "
+                            "and values: more than the machine's %.1f GiB of memory",
+                            slots, len, 2 * kv * sizeof(float),
+                            (double)(2 * kv * sizeof(float)) / (1u << 30), (double)phys / (1u << 30));
+    }
     c->k = rz_alloc(kv * sizeof(float), "kvcache keys", err);
     c->v = rz_alloc(kv * sizeof(float), "kvcache values", err);
     size_t used = 0;

@@ -37,6 +37,14 @@ int lrz_opt_enum(lua_State *L, int idx, const char *what, const char *field, con
 /* Pushes field `field` of the table at idx (or nil when idx is not a table). */
 int lrz_getfield(lua_State *L, int idx, const char *field);
 
+/* ---- command-line overrides ---- */
+
+/* Pushes a table {key = "value"} of the key=value arguments args[0..n) and returns 0. A
+ * malformed one (no '=', or an empty key) or a repeated key pushes nothing, writes the
+ * message ("'ARG' is not a key=value override", "override 'KEY' given twice") into msg
+ * and returns -1. The values are strings; rz.config converts them to their defaults' types. */
+int lrz_push_overrides(lua_State *L, char *const *args, int n, char *msg, size_t cap);
+
 /* ---- handles ---- */
 
 /* Creates a closed handle of metatable tname with `size` bytes, zeroed; pushes it. */

@@ -489,6 +489,10 @@ static int grpo_step(lua_State *L)
     SETNUM("lr", m.lr);
     SETINT("updates", m.updates);
     SETINT("skipped", m.skipped);
+    if (m.skipped) {
+        lua_pushstring(L, m.nonfinite);
+        lua_setfield(L, -2, "nonfinite");
+    }
     SETINT("gen_tokens", m.gen_tokens);
     SETNUM("gen_tokens_per_s", m.gen_tokens_per_s);
     SETNUM("gen_seconds", m.gen_seconds);

@@ -12,6 +12,30 @@
 
 #include "lrz.h"
 
+int lrz_push_overrides(lua_State *L, char *const *args, int n, char *msg, size_t cap)
+{
+    lua_newtable(L);
+    for (int i = 0; i < n; i++) {
+        const char *eq = strchr(args[i], '=');
+        if (!eq || eq == args[i]) {
+            snprintf(msg, cap, "'%s' is not a key=value override", args[i]);
+            lua_pop(L, 1);
+            return -1;
+        }
+        lua_pushlstring(L, args[i], (size_t)(eq - args[i]));
+        lua_pushvalue(L, -1);
+        if (lua_rawget(L, -3) != LUA_TNIL) {
+            snprintf(msg, cap, "override '%s' given twice", lua_tostring(L, -2));
+            lua_pop(L, 3);
+            return -1;
+        }
+        lua_pop(L, 1);
+        lua_pushstring(L, eq + 1);
+        lua_rawset(L, -3);
+    }
+    return 0;
+}
+
 /* rz.config(defaults, overrides [, name]) -> a new table: defaults with overrides applied.
  * Overrides come from the command line as strings (or from Lua as values); each is
  * converted to the type of its default. An unknown key is an error naming it. */
@@ -117,12 +141,41 @@ static int is_array(lua_State *L, int idx, lua_Unsigned *n)
     return count == *n;
 }
 
-static json_t *to_json(lua_State *L, int idx, int depth)
+/* Raises every error to_json could meet, before anything is allocated: a luaL_error out of
+ * a half-built jansson tree would leak it. */
+static void check_json(lua_State *L, int idx, int depth)
 {
     if (depth > 64) luaL_error(L, "rz.json: nested too deeply (or a cycle)");
     idx = lua_absindex(L, idx);
     switch (lua_type(L, idx)) {
-    case LUA_TNIL: return json_null();
+    case LUA_TNIL: case LUA_TBOOLEAN: case LUA_TNUMBER: return;
+    case LUA_TSTRING: {
+        size_t len;
+        const char *s = lua_tolstring(L, idx, &len);
+        json_t *j = json_stringn(s, len);
+        if (!j) luaL_error(L, "rz.json: a string is not valid UTF-8");
+        json_decref(j);
+        return;
+    }
+    case LUA_TTABLE:
+        luaL_checkstack(L, 8, "rz.json");
+        lua_pushnil(L);
+        while (lua_next(L, idx)) {
+            if (lua_type(L, -2) != LUA_TSTRING && !lua_isinteger(L, -2))
+                luaL_error(L, "rz.json: table keys must be strings or integers");
+            check_json(L, -1, depth + 1);
+            lua_pop(L, 1);
+        }
+        return;
+    default: luaL_error(L, "rz.json: cannot encode a %s", luaL_typename(L, idx));
+    }
+}
+
+/* Runs after check_json: raises nothing. */
+static json_t *to_json(lua_State *L, int idx, int depth)
+{
+    idx = lua_absindex(L, idx);
+    switch (lua_type(L, idx)) {
     case LUA_TBOOLEAN: return json_boolean(lua_toboolean(L, idx));
     case LUA_TNUMBER:
         if (lua_isinteger(L, idx)) return json_integer((json_int_t)lua_tointeger(L, idx));
@@ -131,13 +184,11 @@ static json_t *to_json(lua_State *L, int idx, int depth)
     case LUA_TSTRING: {
         size_t len;
         const char *s = lua_tolstring(L, idx, &len);
-        json_t *j = json_stringn(s, len);
-        if (!j) luaL_error(L, "rz.json: a string is not valid UTF-8");
-        return j;
+        return json_stringn(s, len);
     }
     case LUA_TTABLE: {
         lua_Unsigned n;
-        luaL_checkstack(L, 8, "rz.json");
+        luaL_checkstack(L, 8, "rz.json"); /* cannot fail: check_json grew the stack */
         if (is_array(L, idx, &n) && n > 0) {
             json_t *a = json_array();
             for (lua_Unsigned i = 1; i <= n; i++) {
@@ -153,19 +204,16 @@ static json_t *to_json(lua_State *L, int idx, int depth)
             const char *k = "";
             char num[32];
             if (lua_type(L, -2) == LUA_TSTRING) k = lua_tostring(L, -2);
-            else if (lua_isinteger(L, -2)) {
+            else {
                 snprintf(num, sizeof num, "%lld", (long long)lua_tointeger(L, -2));
                 k = num;
-            } else {
-                json_decref(o);
-                luaL_error(L, "rz.json: table keys must be strings or integers");
             }
             json_object_set_new(o, k, to_json(L, -1, depth + 1));
             lua_pop(L, 1);
         }
         return o;
     }
-    default: return luaL_error(L, "rz.json: cannot encode a %s", luaL_typename(L, idx)), NULL;
+    default: return json_null();
     }
 }
 
@@ -176,6 +224,7 @@ static int rz_json(lua_State *L)
     static const char *const fields[] = {"pretty", NULL};
     lrz_check_fields(L, 2, "rz.json", fields);
     int pretty = lrz_opt_bool(L, 2, "rz.json", "pretty", 0);
+    check_json(L, 1, 0);
     json_t *j = to_json(L, 1, 0);
     char *s = json_dumps(j, JSON_SORT_KEYS | JSON_ENCODE_ANY | JSON_REAL_PRECISION(9) |
                                 (pretty ? JSON_INDENT(2) : JSON_COMPACT));

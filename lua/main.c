@@ -202,24 +202,11 @@ int main(int argc, char **argv)
         return 1;
     }
     /* overrides: key=value; a malformed one is an error naming it */
-    lua_newtable(L);
-    for (int i = first_override; i < argc; i++) {
-        const char *eq = strchr(argv[i], '=');
-        if (!eq || eq == argv[i]) {
-            fprintf(stderr, "rlzero: '%s' is not a key=value override\n", argv[i]);
-            lua_close(L);
-            return 2;
-        }
-        lua_pushlstring(L, argv[i], (size_t)(eq - argv[i]));
-        lua_pushvalue(L, -1);
-        if (lua_rawget(L, -3) != LUA_TNIL) {
-            fprintf(stderr, "rlzero: override '%s' given twice\n", lua_tostring(L, -2));
-            lua_close(L);
-            return 2;
-        }
-        lua_pop(L, 1);
-        lua_pushstring(L, eq + 1);
-        lua_rawset(L, -3);
+    char msg[512];
+    if (lrz_push_overrides(L, argv + first_override, argc - first_override, msg, sizeof msg)) {
+        fprintf(stderr, "rlzero: %s\n", msg);
+        lua_close(L);
+        return 2;
     }
     status = lua_pcall(L, 1, 0, 1);
     if (status != LUA_OK) {

@@ -11,6 +11,13 @@ local env = rz.env("reverse(min_len=2,max_len=3)")
 local item = env:item("test", 0)
 local closed_env = rz.env("arith")
 closed_env:close()
+-- requests for more memory than any machine has: refused with their size, before allocating
+local wide = rz.transformer{vocab = 1 << 20, dim = 2, layers = 1, heads = 1, context = 1 << 16}
+local long_row = {}
+for i = 1, 1 << 16 do long_row[i] = 1 end
+local kv_model = rz.transformer{tokenizer = tok, dim = 512, layers = 1, heads = 2, context = 1 << 16}
+local many = {}
+for i = 1, 4096 do many[i] = "ab" end
 
 local cases = {
   -- config tables
@@ -94,6 +101,12 @@ local cases = {
   {function() rz.evaluate{model = m} end, "field 'env' is required"},
   {function() rz.evaluate{model = m, env = env, items = 0} end, "field 'items' = 0"},
   {function() rz.evaluate{model = m, env = env, items = 10000} end, "past the test split"},
+  -- huge models and batches (TiB): an error stating the size, never an allocation
+  {function() rz.transformer{vocab = 1 << 20, dim = 1 << 16, layers = 1, heads = 1} end,
+   "parameters need 3023727230976 bytes (2816.1 GiB)"},
+  {function() wide:forward{long_row} end, "bytes (528.1 GiB) for transformer activations"},
+  {function() kv_model:generate{prompts = many, max_new = 65000} end,
+   "kvcache: 4096 slots x 65002 positions need 1090552594432 bytes"},
 }
 
 for i, c in ipairs(cases) do T.raises(c[1], c[2], "case " .. i) end
