@@ -251,6 +251,12 @@ int rz_episodes_parse(rz_episodes *out, const void *data, size_t len, const char
     int rc = RZ_OK, first = 1;
     while (off < len) {
         prev = off;
+        /* refuse what would make msgpack-c allocate for elements the bytes cannot hold */
+        if (rz_msgpack_object_size((const unsigned char *)data + off, len - off) == 0) {
+            rc = rz_error_set(err, RZ_ERR_FORMAT, "%s: truncated at byte %zu of %zu (after %d complete episodes), "
+                              "or an entry there declares more than the file holds", name, prev, len, out->count);
+            break;
+        }
         msgpack_unpack_return r = msgpack_unpack_next(&u, (const char *)data, len, &off);
         if (r == MSGPACK_UNPACK_CONTINUE) {
             rc = rz_error_set(err, RZ_ERR_FORMAT, "%s: truncated at byte %zu of %zu (after %d complete episodes)",

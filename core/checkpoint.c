@@ -552,9 +552,10 @@ static uint64_t read_be(const unsigned char *b, int n)
 
 /* msgpack-c allocates room for every element an array or map header declares before it has
  * seen them, so a 20-byte file declaring 2^32 entries asks for 96 GiB. Every element takes
- * at least one byte: walk the headers (skipping payloads), keeping the count of elements
- * still owed, and refuse the file when that count exceeds the bytes left. */
-static int counts_plausible(const unsigned char *b, size_t n)
+ * at least one byte: walk the headers of the object at b (skipping payloads), keeping the
+ * count of elements still owed, and refuse when that count exceeds the bytes left. Returns
+ * the object's size in bytes, or 0 when it is malformed, truncated or implausible. */
+size_t rz_msgpack_object_size(const unsigned char *b, size_t n)
 {
     uint64_t owed = 1;
     size_t i = 0;
@@ -597,7 +598,7 @@ static int counts_plausible(const unsigned char *b, size_t n)
         i += (size_t)skip;
         owed += count;
     }
-    return 1;
+    return i;
 }
 
 static int parse(const loader *L, const unsigned char *buf, size_t size, rz_checkpoint *ck)
@@ -617,7 +618,7 @@ static int parse(const loader *L, const unsigned char *buf, size_t size, rz_chec
         return fail(L, "checksum mismatch (stored %016llx, computed %016llx): the file is corrupted",
                     (unsigned long long)stored, (unsigned long long)computed);
 
-    if (!counts_plausible(buf, size))
+    if (rz_msgpack_object_size(buf, size) == 0)
         return fail(L, "not an rlzero checkpoint (not one msgpack map: a declared length exceeds the "
                        "%zu bytes of the file)", size);
     msgpack_unpacked up;

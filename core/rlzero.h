@@ -289,6 +289,10 @@ typedef struct {
 } rz_checkpoint;
 
 int rz_checkpoint_save(const char *path, const rz_checkpoint *ck, rz_error *err);
+/* The size in bytes of the msgpack object at b (n bytes available), or 0 when it is
+ * malformed, truncated, or declares more elements than the bytes left could hold (which
+ * would make msgpack-c allocate for them): the guard every msgpack reader runs first. */
+size_t rz_msgpack_object_size(const unsigned char *b, size_t n);
 /* Refuses a missing, truncated, corrupted (checksum) or foreign file with a message naming
  * the file and what is wrong. On success the caller owns ck's tokenizer, params and extra. */
 int rz_checkpoint_load(const char *path, rz_checkpoint *ck, rz_error *err);

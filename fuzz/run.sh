@@ -9,12 +9,12 @@ set -u
 here=$(cd "$(dirname "$0")/.." && pwd)
 secs=${1:-25}
 [ $# -gt 0 ] && shift
-targets=${*:-"checkpoint safetensors tokenizer override arith countdown linear rpn_eval rpn_write reverse"}
+targets=${*:-"checkpoint safetensors tokenizer override episodes arith countdown linear rpn_eval rpn_write reverse"}
 mkdir -p fuzz-work
 failed=0
 for t in $targets; do
     case $t in
-        checkpoint|safetensors|tokenizer|override) seeds="$here/fuzz/corpus/$t" ;;
+        checkpoint|safetensors|tokenizer|override|episodes) seeds="$here/fuzz/corpus/$t" ;;
         *) seeds="$here/tests/data/nasty" ;;
     esac
     mkdir -p "fuzz-work/$t"
