@@ -51,8 +51,10 @@ struct rz_transformer {
 
 struct rz_kvcache {
     int slots, len;
+    size_t lenp;               /* len rounded up to 8: the keys' row stride */
     rz_transformer_config cfg; /* of the model it was made for */
-    float *k, *v;              /* (L, slots, len, C), keys already rotated */
+    float *k;                  /* (L, slots, NH, hd, lenp): rotated keys, transposed per head */
+    float *v;                  /* (L, slots, len, C) */
     int *filled;               /* (slots) positions fed so far */
     int *seen;                 /* (slots) duplicate check within one call */
     float *x, *xn, *q, *kt, *vt, *atty, *tmp; /* (slots, C) */
@@ -339,6 +341,7 @@ int rz_transformer_forward(rz_transformer *m, const int *tokens, int B, int T, r
     int rc = ensure_acts(m, B, T, err);
     if (rc) return rc;
     bind_acts(m, B, T);
+    m->B = m->T = 0; /* until this forward completes */
     acts *a = &m->a;
     const float *w = m->params.param;
     for (int n = 0; n < N; n++) {
@@ -361,7 +364,10 @@ int rz_transformer_forward(rz_transformer *m, const int *tokens, int B, int T, r
         rz_matmul_forward(v, ln1, w + o->v, N, C, C);
         rz_rope_forward(q, q, a->pos, m->rope_cos, m->rope_sin, N, NH, C / NH);
         rz_rope_forward(k, k, a->pos, m->rope_cos, m->rope_sin, N, NH, C / NH);
-        rz_attention_forward(atty, a->att + l * att, q, k, v, B, T, C, NH);
+        rc = rz_attention_forward(atty, a->att + l * att, q, k, v, B, T, C, NH);
+        if (rc)
+            return rz_error_set(err, rc, "transformer forward: cannot allocate the attention "
+                                         "workspace");
         rz_matmul_forward(mid, atty, w + o->o, N, C, C);
         for (size_t i = 0; i < NC; i++) mid[i] = resid[i] + mid[i];
 
@@ -424,8 +430,11 @@ int rz_transformer_backward(rz_transformer *m, const float *dlogits, rz_error *e
         memset(a->dq, 0, NC * sizeof(float));
         memset(a->dk, 0, NC * sizeof(float));
         memset(a->dv, 0, NC * sizeof(float));
-        rz_attention_backward(a->dq, a->dk, a->dv, a->scratch, a->datty, a->att + l * att, q, k, v,
-                              B, T, C, NH);
+        int rc = rz_attention_backward(a->dq, a->dk, a->dv, a->scratch, a->datty,
+                                       a->att + l * att, q, k, v, B, T, C, NH);
+        if (rc)
+            return rz_error_set(err, rc, "transformer backward: cannot allocate the attention "
+                                         "workspace");
         rz_rope_backward(a->dq, a->dq, a->pos, m->rope_cos, m->rope_sin, N, NH, hd);
         rz_rope_backward(a->dk, a->dk, a->pos, m->rope_cos, m->rope_sin, N, NH, hd);
         memset(a->dln, 0, NC * sizeof(float));
@@ -510,9 +519,12 @@ int rz_kvcache_create(rz_kvcache **out, const rz_transformer *m, int slots, int 
     c->len = len;
     c->cfg = *cfg;
     size_t S = slots, C = cfg->dim, H = cfg->hidden;
+    c->lenp = ((size_t)len + 7) & ~(size_t)7;
     size_t kv = (size_t)cfg->layers * S * len * C;
-    c->k = rz_alloc(kv * sizeof(float), "kvcache keys", err);
+    c->k = rz_alloc((size_t)cfg->layers * S * c->lenp * C * sizeof(float), "kvcache keys", err);
     c->v = rz_alloc(kv * sizeof(float), "kvcache values", err);
+    /* the attention reads whole vectors of keys, past the last one fed */
+    if (c->k) memset(c->k, 0, (size_t)cfg->layers * S * c->lenp * C * sizeof(float));
     size_t used = 0;
     for (int pass = 0; pass < 2; pass++) {
         float *base = pass ? c->block : NULL;
@@ -580,10 +592,11 @@ int rz_transformer_decode(rz_transformer *m, rz_kvcache *c, int n, const int *sl
 
     const float *w = m->params.param;
     size_t slot_stride = (size_t)len * C, layer_stride = (size_t)S * slot_stride;
+    size_t lenp = c->lenp, kslot_stride = lenp * C, klayer_stride = (size_t)S * kslot_stride;
     rz_embedding_forward(c->x, tokens, w + m->embed, n, C);
     for (int l = 0; l < L; l++) {
         const layer_off *o = &m->layer[l];
-        float *kc = c->k + l * layer_stride, *vc = c->v + l * layer_stride;
+        float *kc = c->k + l * klayer_stride, *vc = c->v + l * layer_stride;
         rz_rmsnorm_forward(c->xn, c->rstd, c->x, w + o->ln1, n, C, cfg->norm_eps);
         rz_matmul_rows(c->q, c->xn, w + o->q, n, C, C);
         rz_matmul_rows(c->kt, c->xn, w + o->k, n, C, C);
@@ -591,17 +604,19 @@ int rz_transformer_decode(rz_transformer *m, rz_kvcache *c, int n, const int *sl
         rz_rope_forward(c->q, c->q, pos, m->rope_cos, m->rope_sin, n, NH, hd);
         rz_rope_forward(c->kt, c->kt, pos, m->rope_cos, m->rope_sin, n, NH, hd);
         for (int i = 0; i < n; i++) {
-            size_t at = slot[i] * slot_stride + (size_t)pos[i] * C;
-            memcpy(kc + at, c->kt + (size_t)i * C, (size_t)C * sizeof(float));
-            memcpy(vc + at, c->vt + (size_t)i * C, (size_t)C * sizeof(float));
+            const float *kt = c->kt + (size_t)i * C;
+            float *kd = kc + slot[i] * kslot_stride + pos[i];
+            for (int j = 0; j < C; j++) kd[j * lenp] = kt[j];
+            memcpy(vc + slot[i] * slot_stride + (size_t)pos[i] * C, c->vt + (size_t)i * C,
+                   (size_t)C * sizeof(float));
         }
 #pragma omp parallel for collapse(2) schedule(static) if((size_t)n * len * C >= RZ_PAR_MIN)
         for (int i = 0; i < n; i++)
             for (int h = 0; h < NH; h++) {
-                size_t base = slot[i] * slot_stride + (size_t)h * hd;
                 rz_attention_row(c->atty + (size_t)i * C + h * hd,
                                  c->p + ((size_t)i * NH + h) * len, c->q + (size_t)i * C + h * hd,
-                                 kc + base, vc + base, C, pos[i] + 1, hd);
+                                 kc + slot[i] * kslot_stride + (size_t)h * hd * lenp, lenp,
+                                 vc + slot[i] * slot_stride + (size_t)h * hd, C, pos[i] + 1, hd);
             }
         rz_matmul_rows(c->tmp, c->atty, w + o->o, n, C, C);
         for (size_t i = 0; i < (size_t)n * C; i++) c->x[i] = c->x[i] + c->tmp[i];
