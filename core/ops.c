@@ -397,26 +397,28 @@ INLINE v8 exp8(v8 x)
 /* --------------------------------------------------------------- attention */
 
 /* The attention kernels keep every sum in an order fixed by the sizes alone:
- *   dots_t:   s[u] = sum_i x[i] xt[i, u], i = 0, 1, ... in order, eight keys u per vector
- *             (keys come transposed, so no horizontal sums);
+ *   dots_t:   s[u] = sum_i x[i] k[u, i], i = 0, 1, ... in order, eight keys u per vector
+ *             (keys come transposed in tiles of eight, so no horizontal sums);
  *   wsum:     out[i] = sum_u w[u] x[u, i], u = 0, 1, ... in order, eight i per vector;
  *   softmax:  max and sum over eight lanes then a fixed tree, exponentials from exp8.
  * The KV-cache decode and the full forward share attention_row, and a decode row's
  * result depends only on its own query, keys and values. */
 
-/* s[u] for u < n; xt rows are ld floats apart and readable up to n rounded up to 8. */
-INLINE void dots_t(float *s, const float *x, const float *xt, size_t ld, int n, int d)
+/* s[u] for u < n. kt holds the keys in tiles of eight: element i of key u is at
+ * kt[(u / 8) * 8d + 8i + u % 8]; the tiles up to n rounded up to 8 must be readable. */
+INLINE void dots_t(float *s, const float *x, const float *kt, int n, int d)
 {
+    size_t tile = (size_t)8 * d;
     int u = 0;
     for (; u + 32 <= n; u += 32) { /* four independent chains hide the add latency */
         v8 a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0};
-        for (int i = 0; i < d; i++) {
+        const float *r = kt + (size_t)(u / 8) * tile;
+        for (int i = 0; i < d; i++, r += 8) {
             v8 xi = splat8(x[i]);
-            const float *r = xt + i * ld + u;
             a0 += xi * load8(r);
-            a1 += xi * load8(r + 8);
-            a2 += xi * load8(r + 16);
-            a3 += xi * load8(r + 24);
+            a1 += xi * load8(r + tile);
+            a2 += xi * load8(r + 2 * tile);
+            a3 += xi * load8(r + 3 * tile);
         }
         memcpy(s + u, &a0, sizeof a0);
         memcpy(s + u + 8, &a1, sizeof a1);
@@ -425,7 +427,8 @@ INLINE void dots_t(float *s, const float *x, const float *xt, size_t ld, int n, 
     }
     for (; u < n; u += 8) {
         v8 a = {0};
-        for (int i = 0; i < d; i++) a += splat8(x[i]) * load8(xt + i * ld + u);
+        const float *r = kt + (size_t)(u / 8) * tile;
+        for (int i = 0; i < d; i++) a += splat8(x[i]) * load8(r + 8 * i);
         store_part(s + u, a, n - u < 8 ? n - u : 8);
     }
 }
@@ -468,10 +471,10 @@ INLINE void wsum(float *out, const float *w, size_t ldw, const float *x, size_t 
 }
 
 RZ_CLONES static void attention_row(float *out, float *p, const float *q, const float *kt,
-                                    size_t ldk, const float *v, size_t ldv, int n, int hd)
+                                    const float *v, size_t ldv, int n, int hd)
 {
     float scale = 1.0f / sqrtf((float)hd);
-    dots_t(p, q, kt, ldk, n, hd);
+    dots_t(p, q, kt, n, hd);
     v8 mx8 = splat8(-INFINITY);
     int u = 0;
     for (; u + 8 <= n; u += 8) {
@@ -500,19 +503,23 @@ RZ_CLONES static void attention_row(float *out, float *p, const float *q, const 
     wsum(out, p, 1, v, ldv, n, hd, 0);
 }
 
-void rz_attention_row(float *out, float *p, const float *q, const float *kt, size_t ldk,
-                      const float *v, size_t ldv, int n, int hd)
+void rz_attention_row(float *out, float *p, const float *q, const float *kt, const float *v,
+                      size_t ldv, int n, int hd)
 {
-    attention_row(out, p, q, kt, ldk, v, ldv, n, hd);
+    attention_row(out, p, q, kt, v, ldv, n, hd);
 }
 
-/* xt (d, ld) = x (n, d; rows ldx apart) transposed, columns n..ld-1 zero. */
-static void transpose_pad(float *xt, size_t ld, const float *x, size_t ldx, int n, int d)
+/* xt = the n rows of x (d wide, ldx apart) in the transposed tiles dots_t reads, the
+ * rows past n up to a multiple of 8 zero. */
+static void transpose_tiles(float *xt, const float *x, size_t ldx, int n, int d)
 {
-    for (int i = 0; i < d; i++) {
-        float *r = xt + i * ld;
-        for (int u = 0; u < n; u++) r[u] = x[u * ldx + i];
-        for (size_t u = n; u < ld; u++) r[u] = 0.0f;
+    int np = (n + 7) & ~7;
+    for (int u0 = 0; u0 < np; u0 += 8) {
+        float *t = xt + (size_t)u0 * d;
+        for (int j = 0; j < 8; j++) {
+            int u = u0 + j;
+            for (int i = 0; i < d; i++) t[8 * i + j] = u < n ? x[u * ldx + i] : 0.0f;
+        }
     }
 }
 
@@ -540,11 +547,10 @@ RZ_CLONES static void attention_forward_head(float *out, float *att, const float
                                              const float *k, const float *v, float *kt, int T,
                                              int C, int hd)
 {
-    size_t Tp = ((size_t)T + 7) & ~(size_t)7;
-    transpose_pad(kt, Tp, k, C, T, hd);
+    transpose_tiles(kt, k, C, T, hd);
     for (int t = 0; t < T; t++)
-        attention_row(out + (size_t)t * C, att + (size_t)t * T, q + (size_t)t * C, kt, Tp, v, C,
-                      t + 1, hd);
+        attention_row(out + (size_t)t * C, att + (size_t)t * T, q + (size_t)t * C, kt, v, C, t + 1,
+                      hd);
 }
 
 int rz_attention_forward(float *out, float *att, const float *q, const float *k, const float *v,
@@ -574,13 +580,13 @@ RZ_CLONES static void attention_backward_head(float *dq, float *dk, float *dv, c
 {
     size_t Tp = ((size_t)T + 7) & ~(size_t)7;
     float scale = 1.0f / sqrtf((float)hd);
-    float *vt = ws, *ds = ws + (size_t)hd * Tp; /* (hd, Tp), (T, Tp) */
-    transpose_pad(vt, Tp, v, C, T, hd);
+    float *vt = ws, *ds = ws + (size_t)hd * Tp; /* (Tp / 8, hd, 8) tiles, (T, Tp) */
+    transpose_tiles(vt, v, C, T, hd);
     for (int t = 0; t < T; t++) {
         const float *p = att + (size_t)t * T, *g = dout + (size_t)t * C;
         float *d = ds + (size_t)t * Tp;
         int n = t + 1, u = 0;
-        dots_t(d, g, vt, Tp, n, hd); /* dP[t, u] = g_t . v_u */
+        dots_t(d, g, vt, n, hd); /* dP[t, u] = g_t . v_u */
         v8 s8 = {0};
         for (; u + 8 <= n; u += 8) s8 += load8(p + u) * load8(d + u);
         int m = n - u;
@@ -641,17 +647,30 @@ RZ_CLONES static void swiglu_fwd(float *out, const float *gate, const float *up,
     }
 }
 
+INLINE void swiglu_bwd8(v8 *dg, v8 *du, v8 d, v8 g, v8 u)
+{
+    v8 s = 1.0f / (1.0f + exp8(-g));
+    *dg += d * u * s * (1.0f + g * (1.0f - s));
+    *du += d * (g * s);
+}
+
 RZ_CLONES static void swiglu_bwd(float *dgate, float *dup, const float *dout, const float *gate,
                                  const float *up, size_t n)
 {
-    for (size_t i = 0; i < n; i += 8) {
-        int m = n - i < 8 ? (int)(n - i) : 8;
-        v8 g = load_part(gate + i, m, 0.0f), u = load_part(up + i, m, 0.0f);
-        v8 d = load_part(dout + i, m, 0.0f);
-        v8 s = 1.0f / (1.0f + exp8(-g));
-        v8 silu = g * s;
-        store_part(dgate + i, load_part(dgate + i, m, 0.0f) + d * u * s * (1.0f + g * (1.0f - s)), m);
-        store_part(dup + i, load_part(dup + i, m, 0.0f) + d * silu, m);
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        v8 dg = load8(dgate + i), du = load8(dup + i);
+        swiglu_bwd8(&dg, &du, load8(dout + i), load8(gate + i), load8(up + i));
+        memcpy(dgate + i, &dg, sizeof dg);
+        memcpy(dup + i, &du, sizeof du);
+    }
+    if (i < n) {
+        int m = (int)(n - i);
+        v8 dg = load_part(dgate + i, m, 0.0f), du = load_part(dup + i, m, 0.0f);
+        swiglu_bwd8(&dg, &du, load_part(dout + i, m, 0.0f), load_part(gate + i, m, 0.0f),
+                    load_part(up + i, m, 0.0f));
+        store_part(dgate + i, dg, m);
+        store_part(dup + i, du, m);
     }
 }
 

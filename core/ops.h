@@ -61,13 +61,14 @@ void rz_rope_backward(float *dx /* (N, NH*hd) */, const float *dout /* (N, NH*hd
                       int NH, int hd);
 
 /* One query against n keys/values of one head: p = softmax(q.k_u / sqrt(hd)),
- * out = sum_u p_u v_u. The keys come transposed: key u's element i is kt[i * ldk + u], and
- * each kt row must be readable up to n rounded up to a multiple of 8 (those extra lanes
- * are computed and ignored). Value rows are ldv floats apart. p needs n floats. The result
- * depends on q, the keys, the values and n alone: a decode row is batch-invariant. */
+ * out = sum_u p_u v_u. The keys come transposed in tiles of eight keys: element i of key u
+ * is kt[(u / 8) * 8 hd + 8 i + u % 8], and the tiles up to n rounded up to a multiple of 8
+ * must be readable (the extra lanes are computed and ignored). Value rows are ldv floats
+ * apart. p needs n floats. The result depends on q, the keys, the values and n alone, so a
+ * decode row is batch-invariant. */
 void rz_attention_row(float *out /* (hd) */, float *p /* (n) */, const float *q /* (hd) */,
-                      const float *kt /* (hd, ldk) */, size_t ldk, const float *v, size_t ldv,
-                      int n, int hd);
+                      const float *kt /* (n/8, hd, 8) */, const float *v /* (n, ldv) */,
+                      size_t ldv, int n, int hd);
 /* Causal multi-head attention over (B, T): q, k, v already projected (and rotated);
  * att keeps the probabilities for backward (entries above the diagonal are unspecified).
  * Returns RZ_ERR_NOMEM when its per-thread workspace cannot be allocated. */

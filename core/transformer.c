@@ -53,8 +53,10 @@ struct rz_kvcache {
     int slots, len;
     size_t lenp;               /* len rounded up to 8: the keys' row stride */
     rz_transformer_config cfg; /* of the model it was made for */
-    float *k;                  /* (L, slots, NH, hd, lenp): rotated keys, transposed per head */
-    float *v;                  /* (L, slots, len, C) */
+    /* per (layer, slot, head), contiguous so that a row's attention streams through
+     * memory: rotated keys in transposed tiles (lenp/8, hd, 8), values (len, hd) */
+    float *k;                  /* (L, slots, NH, lenp/8, hd, 8) */
+    float *v;                  /* (L, slots, NH, len, hd) */
     int *filled;               /* (slots) positions fed so far */
     int *seen;                 /* (slots) duplicate check within one call */
     float *x, *xn, *q, *kt, *vt, *atty, *tmp; /* (slots, C) */
@@ -603,20 +605,23 @@ int rz_transformer_decode(rz_transformer *m, rz_kvcache *c, int n, const int *sl
         rz_matmul_rows(c->vt, c->xn, w + o->v, n, C, C);
         rz_rope_forward(c->q, c->q, pos, m->rope_cos, m->rope_sin, n, NH, hd);
         rz_rope_forward(c->kt, c->kt, pos, m->rope_cos, m->rope_sin, n, NH, hd);
-        for (int i = 0; i < n; i++) {
-            const float *kt = c->kt + (size_t)i * C;
-            float *kd = kc + slot[i] * kslot_stride + pos[i];
-            for (int j = 0; j < C; j++) kd[j * lenp] = kt[j];
-            memcpy(vc + slot[i] * slot_stride + (size_t)pos[i] * C, c->vt + (size_t)i * C,
-                   (size_t)C * sizeof(float));
-        }
+        for (int i = 0; i < n; i++)
+            for (int h = 0; h < NH; h++) {
+                const float *kt = c->kt + (size_t)i * C + h * hd;
+                float *kd = kc + slot[i] * kslot_stride + (size_t)h * hd * lenp +
+                            (size_t)(pos[i] / 8) * 8 * hd + pos[i] % 8;
+                for (int j = 0; j < hd; j++) kd[8 * j] = kt[j];
+                memcpy(vc + slot[i] * slot_stride + ((size_t)h * len + pos[i]) * hd,
+                       c->vt + (size_t)i * C + h * hd, (size_t)hd * sizeof(float));
+            }
 #pragma omp parallel for collapse(2) schedule(static) if((size_t)n * len * C >= RZ_PAR_MIN)
         for (int i = 0; i < n; i++)
             for (int h = 0; h < NH; h++) {
                 rz_attention_row(c->atty + (size_t)i * C + h * hd,
                                  c->p + ((size_t)i * NH + h) * len, c->q + (size_t)i * C + h * hd,
-                                 kc + slot[i] * kslot_stride + (size_t)h * hd * lenp, lenp,
-                                 vc + slot[i] * slot_stride + (size_t)h * hd, C, pos[i] + 1, hd);
+                                 kc + slot[i] * kslot_stride + (size_t)h * hd * lenp,
+                                 vc + slot[i] * slot_stride + (size_t)h * len * hd, hd, pos[i] + 1,
+                                 hd);
             }
         rz_matmul_rows(c->tmp, c->atty, w + o->o, n, C, C);
         for (size_t i = 0; i < (size_t)n * C; i++) c->x[i] = c->x[i] + c->tmp[i];
