@@ -15,6 +15,13 @@
 #include "ops.h"
 #include "rlzero.h"
 
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+/* a decode step splits its rows over threads when each gets at least this many */
+#define RZ_DECODE_ROWS_MIN 4
+
 typedef struct {
     size_t ln1, q, k, v, o, ln2, gate, up, down; /* offsets into the params' buffers */
 } layer_off;
@@ -556,12 +563,72 @@ int rz_kvcache_create(rz_kvcache **out, const rz_transformer *m, int slots, int 
     return RZ_OK;
 }
 
+/* The decode of rows [r0, r1): each row's computation depends on that row alone, so a
+ * range of rows can run on one thread while other ranges run on others. */
+static void decode_rows(rz_transformer *m, rz_kvcache *c, int r0, int r1, const int *slot_all,
+                        const int *pos_all, const int *tokens_all, float *logits_all)
+{
+    const rz_transformer_config *cfg = &m->cfg;
+    int V = cfg->vocab, C = cfg->dim, L = cfg->layers, H = cfg->hidden, NH = cfg->heads;
+    int hd = C / NH, S = c->slots, len = c->len, n = r1 - r0;
+    const int *slot = slot_all + r0, *pos = pos_all + r0, *tokens = tokens_all + r0;
+    float *logits = logits_all + (size_t)r0 * V;
+    /* this range's rows of the workspace */
+    float *x = c->x + (size_t)r0 * C, *xn = c->xn + (size_t)r0 * C, *q = c->q + (size_t)r0 * C;
+    float *kt = c->kt + (size_t)r0 * C, *vt = c->vt + (size_t)r0 * C;
+    float *atty = c->atty + (size_t)r0 * C, *tmp = c->tmp + (size_t)r0 * C;
+    float *gate = c->gate + (size_t)r0 * H, *up = c->up + (size_t)r0 * H, *rstd = c->rstd + r0;
+    float *pbuf = c->p + (size_t)r0 * NH * len;
+    const float *w = m->params.param;
+    size_t slot_stride = (size_t)len * C, layer_stride = (size_t)S * slot_stride;
+    size_t lenp = c->lenp, kslot_stride = lenp * C, klayer_stride = (size_t)S * kslot_stride;
+    rz_embedding_forward(x, tokens, w + m->embed, n, C);
+    for (int l = 0; l < L; l++) {
+        const layer_off *o = &m->layer[l];
+        float *kc = c->k + l * klayer_stride, *vc = c->v + l * layer_stride;
+        rz_rmsnorm_forward(xn, rstd, x, w + o->ln1, n, C, cfg->norm_eps);
+        rz_matmul_rows(q, xn, w + o->q, n, C, C);
+        rz_matmul_rows(kt, xn, w + o->k, n, C, C);
+        rz_matmul_rows(vt, xn, w + o->v, n, C, C);
+        rz_rope_forward(q, q, pos, m->rope_cos, m->rope_sin, n, NH, hd);
+        rz_rope_forward(kt, kt, pos, m->rope_cos, m->rope_sin, n, NH, hd);
+        for (int i = 0; i < n; i++)
+            for (int h = 0; h < NH; h++) {
+                const float *src = kt + (size_t)i * C + h * hd;
+                float *kd = kc + slot[i] * kslot_stride + (size_t)h * hd * lenp +
+                            (size_t)(pos[i] / 8) * 8 * hd + pos[i] % 8;
+                for (int j = 0; j < hd; j++) kd[8 * j] = src[j];
+                memcpy(vc + slot[i] * slot_stride + ((size_t)h * len + pos[i]) * hd,
+                       vt + (size_t)i * C + h * hd, (size_t)hd * sizeof(float));
+            }
+#pragma omp parallel for collapse(2) schedule(static) if((size_t)n * len * C >= RZ_PAR_MIN)
+        for (int i = 0; i < n; i++)
+            for (int h = 0; h < NH; h++) {
+                rz_attention_row(atty + (size_t)i * C + h * hd,
+                                 pbuf + ((size_t)i * NH + h) * len, q + (size_t)i * C + h * hd,
+                                 kc + slot[i] * kslot_stride + (size_t)h * hd * lenp,
+                                 vc + slot[i] * slot_stride + (size_t)h * len * hd, hd, pos[i] + 1,
+                                 hd);
+            }
+        rz_matmul_rows(tmp, atty, w + o->o, n, C, C);
+        for (size_t i = 0; i < (size_t)n * C; i++) x[i] = x[i] + tmp[i];
+        rz_rmsnorm_forward(xn, rstd, x, w + o->ln2, n, C, cfg->norm_eps);
+        rz_matmul_rows(gate, xn, w + o->gate, n, C, H);
+        rz_matmul_rows(up, xn, w + o->up, n, C, H);
+        rz_swiglu_forward(gate, gate, up, (size_t)n * H);
+        rz_matmul_rows(tmp, gate, w + o->down, n, H, C);
+        for (size_t i = 0; i < (size_t)n * C; i++) x[i] = x[i] + tmp[i];
+    }
+    rz_rmsnorm_forward(xn, rstd, x, w + m->norm, n, C, cfg->norm_eps);
+    rz_matmul_rows(logits, xn, w + m->lm_head, n, C, V);
+}
+
 int rz_transformer_decode(rz_transformer *m, rz_kvcache *c, int n, const int *slot,
                           const int *pos, const int *tokens, float *logits, rz_error *err)
 {
     const rz_transformer_config *cfg = &m->cfg;
     int V = cfg->vocab, C = cfg->dim, L = cfg->layers, H = cfg->hidden, NH = cfg->heads;
-    int hd = C / NH, S = c->slots, len = c->len;
+    int S = c->slots, len = c->len;
     if (c->cfg.vocab != V || c->cfg.dim != C || c->cfg.layers != L || c->cfg.hidden != H ||
         c->cfg.heads != NH)
         return rz_error_set(err, RZ_ERR_ARG, "decode: the cache was made for another model shape");
@@ -592,48 +659,28 @@ int rz_transformer_decode(rz_transformer *m, rz_kvcache *c, int n, const int *sl
         if (slot[i] >= 0 && slot[i] < S) c->seen[slot[i]] = 0;
     if (rc || n == 0) return rc;
 
-    const float *w = m->params.param;
-    size_t slot_stride = (size_t)len * C, layer_stride = (size_t)S * slot_stride;
-    size_t lenp = c->lenp, kslot_stride = lenp * C, klayer_stride = (size_t)S * kslot_stride;
-    rz_embedding_forward(c->x, tokens, w + m->embed, n, C);
-    for (int l = 0; l < L; l++) {
-        const layer_off *o = &m->layer[l];
-        float *kc = c->k + l * klayer_stride, *vc = c->v + l * layer_stride;
-        rz_rmsnorm_forward(c->xn, c->rstd, c->x, w + o->ln1, n, C, cfg->norm_eps);
-        rz_matmul_rows(c->q, c->xn, w + o->q, n, C, C);
-        rz_matmul_rows(c->kt, c->xn, w + o->k, n, C, C);
-        rz_matmul_rows(c->vt, c->xn, w + o->v, n, C, C);
-        rz_rope_forward(c->q, c->q, pos, m->rope_cos, m->rope_sin, n, NH, hd);
-        rz_rope_forward(c->kt, c->kt, pos, m->rope_cos, m->rope_sin, n, NH, hd);
-        for (int i = 0; i < n; i++)
-            for (int h = 0; h < NH; h++) {
-                const float *kt = c->kt + (size_t)i * C + h * hd;
-                float *kd = kc + slot[i] * kslot_stride + (size_t)h * hd * lenp +
-                            (size_t)(pos[i] / 8) * 8 * hd + pos[i] % 8;
-                for (int j = 0; j < hd; j++) kd[8 * j] = kt[j];
-                memcpy(vc + slot[i] * slot_stride + ((size_t)h * len + pos[i]) * hd,
-                       c->vt + (size_t)i * C + h * hd, (size_t)hd * sizeof(float));
-            }
-#pragma omp parallel for collapse(2) schedule(static) if((size_t)n * len * C >= RZ_PAR_MIN)
-        for (int i = 0; i < n; i++)
-            for (int h = 0; h < NH; h++) {
-                rz_attention_row(c->atty + (size_t)i * C + h * hd,
-                                 c->p + ((size_t)i * NH + h) * len, c->q + (size_t)i * C + h * hd,
-                                 kc + slot[i] * kslot_stride + (size_t)h * hd * lenp,
-                                 vc + slot[i] * slot_stride + (size_t)h * len * hd, hd, pos[i] + 1,
-                                 hd);
-            }
-        rz_matmul_rows(c->tmp, c->atty, w + o->o, n, C, C);
-        for (size_t i = 0; i < (size_t)n * C; i++) c->x[i] = c->x[i] + c->tmp[i];
-        rz_rmsnorm_forward(c->xn, c->rstd, c->x, w + o->ln2, n, C, cfg->norm_eps);
-        rz_matmul_rows(c->gate, c->xn, w + o->gate, n, C, H);
-        rz_matmul_rows(c->up, c->xn, w + o->up, n, C, H);
-        rz_swiglu_forward(c->gate, c->gate, c->up, (size_t)n * H);
-        rz_matmul_rows(c->tmp, c->gate, w + o->down, n, H, C);
-        for (size_t i = 0; i < (size_t)n * C; i++) c->x[i] = c->x[i] + c->tmp[i];
+    /* Enough rows: one parallel region for the whole step, each thread taking a range of
+     * rows through every layer with no barrier; the results are the same bits as on one
+     * thread, since a row never depends on the others. Few rows: one range, where the
+     * layers may split their output channels instead. */
+    int nt = 1;
+#ifdef _OPENMP
+    if (!omp_in_parallel()) nt = omp_get_max_threads();
+#endif
+    if (nt > n / RZ_DECODE_ROWS_MIN) nt = n / RZ_DECODE_ROWS_MIN;
+    if (nt >= 2) {
+#pragma omp parallel num_threads(nt)
+        {
+            int t = 0, k = 1;
+#ifdef _OPENMP
+            t = omp_get_thread_num(), k = omp_get_num_threads();
+#endif
+            decode_rows(m, c, (int)((long)n * t / k), (int)((long)n * (t + 1) / k), slot, pos,
+                        tokens, logits);
+        }
+    } else {
+        decode_rows(m, c, 0, n, slot, pos, tokens, logits);
     }
-    rz_rmsnorm_forward(c->xn, c->rstd, c->x, w + m->norm, n, C, cfg->norm_eps);
-    rz_matmul_rows(logits, c->xn, w + m->lm_head, n, C, V);
     for (int i = 0; i < n; i++) c->filled[slot[i]] = pos[i] + 1;
     return RZ_OK;
 }
