@@ -87,7 +87,8 @@ void rz_matmul_backward(float *din, float *dw, const float *dout, const float *i
 
 /* The batch-invariant kernel. Every output element is the same computation wherever it
  * falls in a tile: eight lanes accumulate a[i+j] * b[i+j] for i = 0, 8, 16, ... in order,
- * the lanes are combined in a fixed tree, and the tail (n % 8) is added last in order.
+ * the lanes are combined in a fixed tree (hsum8, or hsum8x4 for four outputs at once,
+ * which gives the same bits), and the tail (n % 8) is added last in order.
  * Tiles of 2 rows x 4 outputs reuse loads; the 1x4 and 1x1 tiles cover the edges.
  * Floating-point contraction stays off under -std=c11, so the AVX2 clone and the
  * baseline SSE clone give the same bits. */
@@ -106,9 +107,27 @@ INLINE v8 load8(const float *p)
     return v;
 }
 
+/* The lanes' fixed tree: h_j = a_j + a_{j+4}, then (h0 + h1) + (h2 + h3). */
 INLINE float hsum8(v8 a)
 {
-    return ((a[0] + a[1]) + (a[2] + a[3])) + ((a[4] + a[5]) + (a[6] + a[7]));
+    return ((a[0] + a[4]) + (a[1] + a[5])) + ((a[2] + a[6]) + (a[3] + a[7]));
+}
+
+typedef int v8i __attribute__((vector_size(32)));
+
+/* hsum8 of four vectors at once, the same tree in vector form (shuffles instead of
+ * scalar extractions): r[j] = hsum8 of the j-th argument, bit for bit. */
+INLINE void hsum8x4(float *r, v8 a, v8 b, v8 c, v8 d)
+{
+    const v8i lo = {0, 1, 2, 3, 8, 9, 10, 11}, hi = {4, 5, 6, 7, 12, 13, 14, 15};
+    const v8i ev = {0, 2, 8, 10, 4, 6, 12, 14}, od = {1, 3, 9, 11, 5, 7, 13, 15};
+    const v8i e2 = {0, 4, 2, 6, 0, 4, 2, 6}, o2 = {1, 5, 3, 7, 1, 5, 3, 7};
+    v8 x = __builtin_shuffle(a, b, lo) + __builtin_shuffle(a, b, hi); /* h(a), h(b) */
+    v8 y = __builtin_shuffle(c, d, lo) + __builtin_shuffle(c, d, hi); /* h(c), h(d) */
+    /* (h0 + h1, h2 + h3) of a, c in the low half and of b, d in the high half */
+    v8 p = __builtin_shuffle(x, y, ev) + __builtin_shuffle(x, y, od);
+    v8 q = __builtin_shuffle(p, e2) + __builtin_shuffle(p, o2); /* a, b, c, d */
+    memcpy(r, &q, 4 * sizeof(float));
 }
 
 INLINE float tail(float s, const float *a, const float *b, int i, int n)
@@ -137,10 +156,12 @@ INLINE void tile_1x4(float *y, const float *x, const float *w, int ldw, int n)
         a2 += xv * load8(w2 + i);
         a3 += xv * load8(w3 + i);
     }
-    y[0] = tail(hsum8(a0), x, w0, i, n);
-    y[1] = tail(hsum8(a1), x, w1, i, n);
-    y[2] = tail(hsum8(a2), x, w2, i, n);
-    y[3] = tail(hsum8(a3), x, w3, i, n);
+    float r[4];
+    hsum8x4(r, a0, a1, a2, a3);
+    y[0] = tail(r[0], x, w0, i, n);
+    y[1] = tail(r[1], x, w1, i, n);
+    y[2] = tail(r[2], x, w2, i, n);
+    y[3] = tail(r[3], x, w3, i, n);
 }
 
 INLINE void tile_2x4(float *y, int ldy, const float *x, int ldx, const float *w, int ldw, int n)
@@ -156,14 +177,17 @@ INLINE void tile_2x4(float *y, int ldy, const float *x, int ldx, const float *w,
         k = load8(w2 + i), a2 += u * k, b2 += v * k;
         k = load8(w3 + i), a3 += u * k, b3 += v * k;
     }
-    y[0] = tail(hsum8(a0), x0, w0, i, n);
-    y[1] = tail(hsum8(a1), x0, w1, i, n);
-    y[2] = tail(hsum8(a2), x0, w2, i, n);
-    y[3] = tail(hsum8(a3), x0, w3, i, n);
-    y[ldy + 0] = tail(hsum8(b0), x1, w0, i, n);
-    y[ldy + 1] = tail(hsum8(b1), x1, w1, i, n);
-    y[ldy + 2] = tail(hsum8(b2), x1, w2, i, n);
-    y[ldy + 3] = tail(hsum8(b3), x1, w3, i, n);
+    float r[4], t[4];
+    hsum8x4(r, a0, a1, a2, a3);
+    hsum8x4(t, b0, b1, b2, b3);
+    y[0] = tail(r[0], x0, w0, i, n);
+    y[1] = tail(r[1], x0, w1, i, n);
+    y[2] = tail(r[2], x0, w2, i, n);
+    y[3] = tail(r[3], x0, w3, i, n);
+    y[ldy + 0] = tail(t[0], x1, w0, i, n);
+    y[ldy + 1] = tail(t[1], x1, w1, i, n);
+    y[ldy + 2] = tail(t[2], x1, w2, i, n);
+    y[ldy + 3] = tail(t[3], x1, w3, i, n);
 }
 
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && defined(__linux__)
@@ -339,7 +363,6 @@ void rz_rope_backward(float *dx, const float *dout, const int *pos, const float 
 
 /* ------------------------------------------------------- vector helpers */
 
-typedef int v8i __attribute__((vector_size(32)));
 typedef unsigned v8u __attribute__((vector_size(32)));
 
 INLINE v8 splat8(float x)
