@@ -4,6 +4,9 @@
  * or column blocks for weight-gradient reductions), and every sum runs in a fixed order,
  * so results are bit-identical for any OMP_NUM_THREADS. No float atomics. */
 #include <cblas.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 #include <math.h>
 #include <string.h>
 
@@ -84,7 +87,8 @@ void rz_matmul_backward(float *din, float *dw, const float *dout, const float *i
 
 /* The batch-invariant kernel. Every output element is the same computation wherever it
  * falls in a tile: eight lanes accumulate a[i+j] * b[i+j] for i = 0, 8, 16, ... in order,
- * the lanes are combined in a fixed tree, and the tail (n % 8) is added last in order.
+ * the lanes are combined in a fixed tree (hsum8, or hsum8x4 for four outputs at once,
+ * which gives the same bits), and the tail (n % 8) is added last in order.
  * Tiles of 2 rows x 4 outputs reuse loads; the 1x4 and 1x1 tiles cover the edges.
  * Floating-point contraction stays off under -std=c11, so the AVX2 clone and the
  * baseline SSE clone give the same bits. */
@@ -103,9 +107,27 @@ INLINE v8 load8(const float *p)
     return v;
 }
 
+/* The lanes' fixed tree: h_j = a_j + a_{j+4}, then (h0 + h1) + (h2 + h3). */
 INLINE float hsum8(v8 a)
 {
-    return ((a[0] + a[1]) + (a[2] + a[3])) + ((a[4] + a[5]) + (a[6] + a[7]));
+    return ((a[0] + a[4]) + (a[1] + a[5])) + ((a[2] + a[6]) + (a[3] + a[7]));
+}
+
+typedef int v8i __attribute__((vector_size(32)));
+
+/* hsum8 of four vectors at once, the same tree in vector form (shuffles instead of
+ * scalar extractions): r[j] = hsum8 of the j-th argument, bit for bit. */
+INLINE void hsum8x4(float *r, v8 a, v8 b, v8 c, v8 d)
+{
+    const v8i lo = {0, 1, 2, 3, 8, 9, 10, 11}, hi = {4, 5, 6, 7, 12, 13, 14, 15};
+    const v8i ev = {0, 2, 8, 10, 4, 6, 12, 14}, od = {1, 3, 9, 11, 5, 7, 13, 15};
+    const v8i e2 = {0, 4, 2, 6, 0, 4, 2, 6}, o2 = {1, 5, 3, 7, 1, 5, 3, 7};
+    v8 x = __builtin_shuffle(a, b, lo) + __builtin_shuffle(a, b, hi); /* h(a), h(b) */
+    v8 y = __builtin_shuffle(c, d, lo) + __builtin_shuffle(c, d, hi); /* h(c), h(d) */
+    /* (h0 + h1, h2 + h3) of a, c in the low half and of b, d in the high half */
+    v8 p = __builtin_shuffle(x, y, ev) + __builtin_shuffle(x, y, od);
+    v8 q = __builtin_shuffle(p, e2) + __builtin_shuffle(p, o2); /* a, b, c, d */
+    memcpy(r, &q, 4 * sizeof(float));
 }
 
 INLINE float tail(float s, const float *a, const float *b, int i, int n)
@@ -134,10 +156,12 @@ INLINE void tile_1x4(float *y, const float *x, const float *w, int ldw, int n)
         a2 += xv * load8(w2 + i);
         a3 += xv * load8(w3 + i);
     }
-    y[0] = tail(hsum8(a0), x, w0, i, n);
-    y[1] = tail(hsum8(a1), x, w1, i, n);
-    y[2] = tail(hsum8(a2), x, w2, i, n);
-    y[3] = tail(hsum8(a3), x, w3, i, n);
+    float r[4];
+    hsum8x4(r, a0, a1, a2, a3);
+    y[0] = tail(r[0], x, w0, i, n);
+    y[1] = tail(r[1], x, w1, i, n);
+    y[2] = tail(r[2], x, w2, i, n);
+    y[3] = tail(r[3], x, w3, i, n);
 }
 
 INLINE void tile_2x4(float *y, int ldy, const float *x, int ldx, const float *w, int ldw, int n)
@@ -153,14 +177,17 @@ INLINE void tile_2x4(float *y, int ldy, const float *x, int ldx, const float *w,
         k = load8(w2 + i), a2 += u * k, b2 += v * k;
         k = load8(w3 + i), a3 += u * k, b3 += v * k;
     }
-    y[0] = tail(hsum8(a0), x0, w0, i, n);
-    y[1] = tail(hsum8(a1), x0, w1, i, n);
-    y[2] = tail(hsum8(a2), x0, w2, i, n);
-    y[3] = tail(hsum8(a3), x0, w3, i, n);
-    y[ldy + 0] = tail(hsum8(b0), x1, w0, i, n);
-    y[ldy + 1] = tail(hsum8(b1), x1, w1, i, n);
-    y[ldy + 2] = tail(hsum8(b2), x1, w2, i, n);
-    y[ldy + 3] = tail(hsum8(b3), x1, w3, i, n);
+    float r[4], t[4];
+    hsum8x4(r, a0, a1, a2, a3);
+    hsum8x4(t, b0, b1, b2, b3);
+    y[0] = tail(r[0], x0, w0, i, n);
+    y[1] = tail(r[1], x0, w1, i, n);
+    y[2] = tail(r[2], x0, w2, i, n);
+    y[3] = tail(r[3], x0, w3, i, n);
+    y[ldy + 0] = tail(t[0], x1, w0, i, n);
+    y[ldy + 1] = tail(t[1], x1, w1, i, n);
+    y[ldy + 2] = tail(t[2], x1, w2, i, n);
+    y[ldy + 3] = tail(t[3], x1, w3, i, n);
 }
 
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && defined(__linux__)
@@ -334,128 +361,361 @@ void rz_rope_backward(float *dx, const float *dout, const int *pos, const float 
     }
 }
 
+/* ------------------------------------------------------- vector helpers */
+
+typedef unsigned v8u __attribute__((vector_size(32)));
+
+INLINE v8 splat8(float x)
+{
+    v8 v = {x, x, x, x, x, x, x, x};
+    return v;
+}
+
+INLINE v8 select8(v8i mask, v8 a, v8 b) { return (v8)(((v8i)a & mask) | ((v8i)b & ~mask)); }
+
+/* Lanes [0, m) of p (m in 0..8), `fill` in the others. */
+INLINE v8 load_part(const float *p, int m, float fill)
+{
+    v8 v = splat8(fill);
+    memcpy(&v, p, (size_t)m * sizeof(float));
+    return v;
+}
+
+INLINE void store_part(float *p, v8 v, int m) { memcpy(p, &v, (size_t)m * sizeof(float)); }
+
+INLINE float max8(v8 a)
+{
+    float m = a[0];
+    for (int j = 1; j < 8; j++) m = a[j] > m ? a[j] : m;
+    return m;
+}
+
+/* e^x in every lane: Cephes' expf (x = n ln2 + r with ln 2 in two parts, a degree-5
+ * polynomial in r, then scale by 2^n), within about 1 ulp of expf. Only +, -, * and bit
+ * operations, so every clone gives the same bits, and a value gives the same bits in
+ * whichever lane it falls. Below -87.33 (under FLT_MIN) it gives 0, -inf included; above
+ * 88 it saturates at e^88; NaN stays NaN. */
+INLINE v8 exp8(v8 x)
+{
+    v8i tiny = x < splat8(-87.33f);
+    x = select8(x > splat8(88.0f), splat8(88.0f), x);
+    /* round to nearest through the 1.5 * 2^23 trick */
+    v8 fx = (x * 1.44269504088896341f + 12582912.0f) - 12582912.0f;
+    v8 r = x - fx * 0.693359375f;
+    r = r - fx * -2.12194440e-4f;
+    v8 y = splat8(1.9875691500e-4f);
+    y = y * r + 1.3981999507e-3f;
+    y = y * r + 8.3334519073e-3f;
+    y = y * r + 4.1665795894e-2f;
+    y = y * r + 1.6666665459e-1f;
+    y = y * r + 5.0000001201e-1f;
+    y = y * (r * r);
+    y = y + r;
+    y = y + 1.0f;
+    v8i n = __builtin_convertvector(fx, v8i);
+    v8 pow2 = (v8)(((v8u)n + 127u) << 23);
+    return (v8)((v8i)(y * pow2) & ~tiny);
+}
+
 /* --------------------------------------------------------------- attention */
 
-/* Scores use the same fixed-order lane dot product as rz_matmul_rows; the full forward and
- * the KV-cache decode both come through here, so their attention agrees bit for bit. */
-RZ_CLONES static void attention_row(float *out, float *p, const float *q, const float *k,
-                                    const float *v, int stride, int n, int hd)
+/* The attention kernels keep every sum in an order fixed by the sizes alone:
+ *   dots_t:   s[u] = sum_i x[i] k[u, i], i = 0, 1, ... in order, eight keys u per vector
+ *             (keys come transposed in tiles of eight, so no horizontal sums);
+ *   wsum:     out[i] = sum_u w[u] x[u, i], u = 0, 1, ... in order, eight i per vector;
+ *   softmax:  max and sum over eight lanes then a fixed tree, exponentials from exp8.
+ * The KV-cache decode and the full forward share attention_row, and a decode row's
+ * result depends only on its own query, keys and values. */
+
+/* s[u] for u < n. kt holds the keys in tiles of eight: element i of key u is at
+ * kt[(u / 8) * 8d + 8i + u % 8]; the tiles up to n rounded up to 8 must be readable. */
+INLINE void dots_t(float *s, const float *x, const float *kt, int n, int d)
 {
-    float scale = 1.0f / sqrtf((float)hd);
-    float mx = -INFINITY;
-    for (int u = 0; u < n; u++) {
-        float s;
-        tile_1x1(&s, q, k + (size_t)u * stride, hd);
-        s *= scale;
-        p[u] = s;
-        if (s > mx) mx = s;
+    size_t tile = (size_t)8 * d;
+    int u = 0;
+    for (; u + 32 <= n; u += 32) { /* four independent chains hide the add latency */
+        v8 a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0};
+        const float *r = kt + (size_t)(u / 8) * tile;
+        for (int i = 0; i < d; i++, r += 8) {
+            v8 xi = splat8(x[i]);
+            a0 += xi * load8(r);
+            a1 += xi * load8(r + tile);
+            a2 += xi * load8(r + 2 * tile);
+            a3 += xi * load8(r + 3 * tile);
+        }
+        memcpy(s + u, &a0, sizeof a0);
+        memcpy(s + u + 8, &a1, sizeof a1);
+        memcpy(s + u + 16, &a2, sizeof a2);
+        memcpy(s + u + 24, &a3, sizeof a3);
     }
-    float sum = 0.0f;
-    for (int u = 0; u < n; u++) {
-        p[u] = expf(p[u] - mx);
-        sum += p[u];
+    for (; u < n; u += 8) {
+        v8 a = {0};
+        const float *r = kt + (size_t)(u / 8) * tile;
+        for (int i = 0; i < d; i++) a += splat8(x[i]) * load8(r + 8 * i);
+        store_part(s + u, a, n - u < 8 ? n - u : 8);
     }
-    float inv = 1.0f / sum;
-    for (int u = 0; u < n; u++) p[u] *= inv;
-    /* out in chunks of eight kept in a register across all u (elementwise, so the order of
-     * each sum is still u = 0, 1, ...) */
+}
+
+/* out[i] (= or +=) sum_{u < n} w[u * ldw] x[u * ldx + i] for i < d. */
+INLINE void wsum(float *out, const float *w, size_t ldw, const float *x, size_t ldx, int n, int d,
+                 int accumulate)
+{
     int i = 0;
-    for (; i + 8 <= hd; i += 8) {
-        v8 acc = {0};
-        for (int u = 0; u < n; u++) acc += p[u] * load8(v + (size_t)u * stride + i);
-        memcpy(out + i, &acc, sizeof acc);
-    }
-    for (; i < hd; i++) {
-        float acc = 0.0f;
-        for (int u = 0; u < n; u++) acc += p[u] * v[(size_t)u * stride + i];
-        out[i] = acc;
-    }
-}
-
-void rz_attention_row(float *out, float *p, const float *q, const float *k, const float *v,
-                      int stride, int n, int hd)
-{
-    attention_row(out, p, q, k, v, stride, n, hd);
-}
-
-void rz_attention_forward(float *out, float *att, const float *q, const float *k, const float *v,
-                          int B, int T, int C, int NH)
-{
-    int hd = C / NH;
-#pragma omp parallel for collapse(2) schedule(static) if((size_t)B * T * T * C / 2 >= RZ_PAR_MIN)
-    for (int b = 0; b < B; b++)
-        for (int h = 0; h < NH; h++) {
-            size_t base = (size_t)b * T * C + (size_t)h * hd;
-            for (int t = 0; t < T; t++) {
-                float *p = att + (((size_t)b * NH + h) * T + t) * T;
-                rz_attention_row(out + base + (size_t)t * C, p, q + base + (size_t)t * C, k + base,
-                                 v + base, C, t + 1, hd);
-            }
+    for (; i + 32 <= d; i += 32) {
+        v8 a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0};
+        for (int u = 0; u < n; u++) {
+            v8 wu = splat8(w[u * ldw]);
+            const float *r = x + u * ldx + i;
+            a0 += wu * load8(r);
+            a1 += wu * load8(r + 8);
+            a2 += wu * load8(r + 16);
+            a3 += wu * load8(r + 24);
         }
+        if (accumulate) {
+            a0 += load8(out + i), a1 += load8(out + i + 8);
+            a2 += load8(out + i + 16), a3 += load8(out + i + 24);
+        }
+        memcpy(out + i, &a0, sizeof a0);
+        memcpy(out + i + 8, &a1, sizeof a1);
+        memcpy(out + i + 16, &a2, sizeof a2);
+        memcpy(out + i + 24, &a3, sizeof a3);
+    }
+    for (; i + 8 <= d; i += 8) {
+        v8 a = {0};
+        for (int u = 0; u < n; u++) a += splat8(w[u * ldw]) * load8(x + u * ldx + i);
+        if (accumulate) a += load8(out + i);
+        memcpy(out + i, &a, sizeof a);
+    }
+    for (; i < d; i++) {
+        float a = 0.0f;
+        for (int u = 0; u < n; u++) a += w[u * ldw] * x[u * ldx + i];
+        out[i] = accumulate ? out[i] + a : a;
+    }
 }
 
-void rz_attention_backward(float *dq, float *dk, float *dv, float *scratch, const float *dout,
-                           const float *att, const float *q, const float *k, const float *v, int B,
-                           int T, int C, int NH)
+RZ_CLONES static void attention_row(float *out, float *p, const float *q, const float *kt,
+                                    const float *v, size_t ldv, int n, int hd)
 {
-    int hd = C / NH;
     float scale = 1.0f / sqrtf((float)hd);
-    /* Each (b, h) touches only its own head slice of dq, dk, dv: no two threads share a row. */
-#pragma omp parallel for collapse(2) schedule(static) if((size_t)B * T * T * C >= RZ_PAR_MIN)
+    dots_t(p, q, kt, n, hd);
+    v8 mx8 = splat8(-INFINITY);
+    int u = 0;
+    for (; u + 8 <= n; u += 8) {
+        v8 s = load8(p + u) * scale;
+        memcpy(p + u, &s, sizeof s);
+        mx8 = select8(s > mx8, s, mx8);
+    }
+    int m = n - u;
+    v8 tail_s = load_part(p + u, m, -INFINITY) * scale;
+    mx8 = select8(tail_s > mx8, tail_s, mx8);
+    float mx = max8(mx8);
+    v8 sum8 = {0};
+    for (u = 0; u + 8 <= n; u += 8) {
+        v8 e = exp8(load8(p + u) - mx);
+        memcpy(p + u, &e, sizeof e);
+        sum8 += e;
+    }
+    v8 tail_e = exp8(tail_s - mx); /* lanes past n give e^-inf = 0 */
+    sum8 += tail_e;
+    float inv = 1.0f / hsum8(sum8);
+    for (u = 0; u + 8 <= n; u += 8) {
+        v8 e = load8(p + u) * inv;
+        memcpy(p + u, &e, sizeof e);
+    }
+    store_part(p + u, tail_e * inv, m);
+    wsum(out, p, 1, v, ldv, n, hd, 0);
+}
+
+void rz_attention_row(float *out, float *p, const float *q, const float *kt, const float *v,
+                      size_t ldv, int n, int hd)
+{
+    attention_row(out, p, q, kt, v, ldv, n, hd);
+}
+
+/* xt = the n rows of x (d wide, ldx apart) in the transposed tiles dots_t reads, the
+ * rows past n up to a multiple of 8 zero. */
+static void transpose_tiles(float *xt, const float *x, size_t ldx, int n, int d)
+{
+    int np = (n + 7) & ~7;
+    for (int u0 = 0; u0 < np; u0 += 8) {
+        float *t = xt + (size_t)u0 * d;
+        for (int j = 0; j < 8; j++) {
+            int u = u0 + j;
+            for (int i = 0; i < d; i++) t[8 * i + j] = u < n ? x[u * ldx + i] : 0.0f;
+        }
+    }
+}
+
+/* One workspace of `per` floats for each thread the next parallel region may use. */
+static float *thread_ws(size_t per, int *nthreads)
+{
+    int nt = 1;
+#ifdef _OPENMP
+    nt = omp_get_max_threads();
+#endif
+    *nthreads = nt;
+    return rz_alloc((size_t)nt * per * sizeof(float), "attention workspace", NULL);
+}
+
+static int thread_id(void)
+{
+#ifdef _OPENMP
+    return omp_get_thread_num();
+#else
+    return 0;
+#endif
+}
+
+RZ_CLONES static void attention_forward_head(float *out, float *att, const float *q,
+                                             const float *k, const float *v, float *kt, int T,
+                                             int C, int hd)
+{
+    transpose_tiles(kt, k, C, T, hd);
+    for (int t = 0; t < T; t++)
+        attention_row(out + (size_t)t * C, att + (size_t)t * T, q + (size_t)t * C, kt, v, C, t + 1,
+                      hd);
+}
+
+int rz_attention_forward(float *out, float *att, const float *q, const float *k, const float *v,
+                         int B, int T, int C, int NH)
+{
+    int hd = C / NH, nt;
+    size_t Tp = ((size_t)T + 7) & ~(size_t)7, per = (size_t)hd * Tp;
+    float *ws = thread_ws(per, &nt);
+    if (!ws) return RZ_ERR_NOMEM;
+#pragma omp parallel for collapse(2) schedule(static) num_threads(nt) \
+    if((size_t)B * T * T * C / 2 >= RZ_PAR_MIN)
     for (int b = 0; b < B; b++)
         for (int h = 0; h < NH; h++) {
             size_t base = (size_t)b * T * C + (size_t)h * hd;
-            float *dp = scratch + ((size_t)b * NH + h) * T;
-            for (int t = 0; t < T; t++) {
-                const float *p = att + (((size_t)b * NH + h) * T + t) * T;
-                const float *g = dout + base + (size_t)t * C;
-                const float *qt = q + base + (size_t)t * C;
-                float *dqt = dq + base + (size_t)t * C;
-                float s = 0.0f;
-                for (int u = 0; u <= t; u++) {
-                    const float *vu = v + base + (size_t)u * C;
-                    float *dvu = dv + base + (size_t)u * C;
-                    float d = 0.0f;
-                    for (int i = 0; i < hd; i++) {
-                        d += g[i] * vu[i];
-                        dvu[i] += p[u] * g[i];
-                    }
-                    dp[u] = d;
-                    s += p[u] * d;
-                }
-                for (int u = 0; u <= t; u++) {
-                    float ds = p[u] * (dp[u] - s) * scale;
-                    const float *ku = k + base + (size_t)u * C;
-                    float *dku = dk + base + (size_t)u * C;
-                    for (int i = 0; i < hd; i++) {
-                        dqt[i] += ds * ku[i];
-                        dku[i] += ds * qt[i];
-                    }
-                }
-            }
+            attention_forward_head(out + base, att + ((size_t)b * NH + h) * T * T, q + base,
+                                   k + base, v + base, ws + (size_t)thread_id() * per, T, C, hd);
         }
+    rz_free(ws);
+    return RZ_OK;
+}
+
+/* One (b, h): row pass for dP, dS and dQ, then a column pass for dK and dV, so every
+ * gradient element is one register-held sum in a fixed order. */
+RZ_CLONES static void attention_backward_head(float *dq, float *dk, float *dv, const float *dout,
+                                              const float *att, const float *q, const float *k,
+                                              const float *v, float *ws, int T, int C, int hd)
+{
+    size_t Tp = ((size_t)T + 7) & ~(size_t)7;
+    float scale = 1.0f / sqrtf((float)hd);
+    float *vt = ws, *ds = ws + (size_t)hd * Tp; /* (Tp / 8, hd, 8) tiles, (T, Tp) */
+    transpose_tiles(vt, v, C, T, hd);
+    for (int t = 0; t < T; t++) {
+        const float *p = att + (size_t)t * T, *g = dout + (size_t)t * C;
+        float *d = ds + (size_t)t * Tp;
+        int n = t + 1, u = 0;
+        dots_t(d, g, vt, n, hd); /* dP[t, u] = g_t . v_u */
+        v8 s8 = {0};
+        for (; u + 8 <= n; u += 8) s8 += load8(p + u) * load8(d + u);
+        int m = n - u;
+        s8 += load_part(p + u, m, 0.0f) * load_part(d + u, m, 0.0f);
+        float s = hsum8(s8);
+        for (u = 0; u + 8 <= n; u += 8) {
+            v8 r = load8(p + u) * (load8(d + u) - s) * scale;
+            memcpy(d + u, &r, sizeof r);
+        }
+        store_part(d + u, load_part(p + u, m, 0.0f) * (load_part(d + u, m, 0.0f) - s) * scale, m);
+        wsum(dq + (size_t)t * C, d, 1, k, C, n, hd, 1);
+    }
+    for (int u = 0; u < T; u++) {
+        wsum(dk + (size_t)u * C, ds + (size_t)u * Tp + u, Tp, q + (size_t)u * C, C, T - u, hd, 1);
+        wsum(dv + (size_t)u * C, att + (size_t)u * T + u, T, dout + (size_t)u * C, C, T - u, hd, 1);
+    }
+}
+
+int rz_attention_backward(float *dq, float *dk, float *dv, float *scratch, const float *dout,
+                          const float *att, const float *q, const float *k, const float *v, int B,
+                          int T, int C, int NH)
+{
+    (void)scratch; /* the kernels now need (hd + T) x T per thread and allocate it */
+    int hd = C / NH, nt;
+    size_t Tp = ((size_t)T + 7) & ~(size_t)7, per = (size_t)(hd + T) * Tp;
+    float *ws = thread_ws(per, &nt);
+    if (!ws) return RZ_ERR_NOMEM;
+    /* Each (b, h) touches only its own head slice of dq, dk, dv: no two threads share a row. */
+#pragma omp parallel for collapse(2) schedule(static) num_threads(nt) \
+    if((size_t)B * T * T * C >= RZ_PAR_MIN)
+    for (int b = 0; b < B; b++)
+        for (int h = 0; h < NH; h++) {
+            size_t base = (size_t)b * T * C + (size_t)h * hd;
+            attention_backward_head(dq + base, dk + base, dv + base, dout + base,
+                                    att + ((size_t)b * NH + h) * T * T, q + base, k + base,
+                                    v + base, ws + (size_t)thread_id() * per, T, C, hd);
+        }
+    rz_free(ws);
+    return RZ_OK;
 }
 
 /* ------------------------------------------------------------------ swiglu */
 
+/* silu(g) = g / (1 + e^-g) with exp8; the tail goes through the same lanes, so an element's
+ * bits do not depend on where it falls (decode rows stay batch-invariant). */
+RZ_CLONES static void swiglu_fwd(float *out, const float *gate, const float *up, size_t n)
+{
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        v8 g = load8(gate + i);
+        v8 r = g / (1.0f + exp8(-g)) * load8(up + i);
+        memcpy(out + i, &r, sizeof r);
+    }
+    if (i < n) {
+        int m = (int)(n - i);
+        v8 g = load_part(gate + i, m, 0.0f);
+        store_part(out + i, g / (1.0f + exp8(-g)) * load_part(up + i, m, 0.0f), m);
+    }
+}
+
+INLINE void swiglu_bwd8(v8 *dg, v8 *du, v8 d, v8 g, v8 u)
+{
+    v8 s = 1.0f / (1.0f + exp8(-g));
+    *dg += d * u * s * (1.0f + g * (1.0f - s));
+    *du += d * (g * s);
+}
+
+RZ_CLONES static void swiglu_bwd(float *dgate, float *dup, const float *dout, const float *gate,
+                                 const float *up, size_t n)
+{
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        v8 dg = load8(dgate + i), du = load8(dup + i);
+        swiglu_bwd8(&dg, &du, load8(dout + i), load8(gate + i), load8(up + i));
+        memcpy(dgate + i, &dg, sizeof dg);
+        memcpy(dup + i, &du, sizeof du);
+    }
+    if (i < n) {
+        int m = (int)(n - i);
+        v8 dg = load_part(dgate + i, m, 0.0f), du = load_part(dup + i, m, 0.0f);
+        swiglu_bwd8(&dg, &du, load_part(dout + i, m, 0.0f), load_part(gate + i, m, 0.0f),
+                    load_part(up + i, m, 0.0f));
+        store_part(dgate + i, dg, m);
+        store_part(dup + i, du, m);
+    }
+}
+
 void rz_swiglu_forward(float *out, const float *gate, const float *up, size_t n)
 {
+    enum { CH = 4096 }; /* chunks of whole vectors: the split never moves a lane boundary */
+    size_t nch = (n + CH - 1) / CH;
 #pragma omp parallel for schedule(static) if(n >= RZ_PAR_MIN)
-    for (size_t i = 0; i < n; i++) {
-        float g = gate[i];
-        out[i] = g / (1.0f + expf(-g)) * up[i];
+    for (size_t c = 0; c < nch; c++) {
+        size_t i0 = c * CH, i1 = i0 + CH < n ? i0 + CH : n;
+        swiglu_fwd(out + i0, gate + i0, up + i0, i1 - i0);
     }
 }
 
 void rz_swiglu_backward(float *dgate, float *dup, const float *dout, const float *gate,
                         const float *up, size_t n)
 {
+    enum { CH = 4096 };
+    size_t nch = (n + CH - 1) / CH;
 #pragma omp parallel for schedule(static) if(n >= RZ_PAR_MIN)
-    for (size_t i = 0; i < n; i++) {
-        float g = gate[i];
-        float s = 1.0f / (1.0f + expf(-g));
-        float silu = g * s;
-        dgate[i] += dout[i] * up[i] * s * (1.0f + g * (1.0f - s));
-        dup[i] += dout[i] * silu;
+    for (size_t c = 0; c < nch; c++) {
+        size_t i0 = c * CH, i1 = i0 + CH < n ? i0 + CH : n;
+        swiglu_bwd(dgate + i0, dup + i0, dout + i0, gate + i0, up + i0, i1 - i0);
     }
 }

@@ -61,20 +61,27 @@ void rz_rope_backward(float *dx /* (N, NH*hd) */, const float *dout /* (N, NH*hd
                       int NH, int hd);
 
 /* One query against n keys/values of one head: p = softmax(q.k_u / sqrt(hd)),
- * out = sum_u p_u v_u. k and v rows are `stride` floats apart. */
+ * out = sum_u p_u v_u. The keys come transposed in tiles of eight keys: element i of key u
+ * is kt[(u / 8) * 8 hd + 8 i + u % 8], and the tiles up to n rounded up to a multiple of 8
+ * must be readable (the extra lanes are computed and ignored). Value rows are ldv floats
+ * apart. p needs n floats. The result depends on q, the keys, the values and n alone, so a
+ * decode row is batch-invariant. */
 void rz_attention_row(float *out /* (hd) */, float *p /* (n) */, const float *q /* (hd) */,
-                      const float *k, const float *v, int stride, int n, int hd);
+                      const float *kt /* (n/8, hd, 8) */, const float *v /* (n, ldv) */,
+                      size_t ldv, int n, int hd);
 /* Causal multi-head attention over (B, T): q, k, v already projected (and rotated);
- * att keeps the probabilities for backward (entries above the diagonal are unspecified). */
-void rz_attention_forward(float *out /* (B, T, C) */, float *att /* (B, NH, T, T) */,
-                          const float *q /* (B, T, C) */, const float *k /* (B, T, C) */,
-                          const float *v /* (B, T, C) */, int B, int T, int C, int NH);
-/* scratch: (B, NH, T) floats of workspace. */
-void rz_attention_backward(float *dq /* (B, T, C) */, float *dk /* (B, T, C) */,
-                           float *dv /* (B, T, C) */, float *scratch /* (B, NH, T) */,
-                           const float *dout /* (B, T, C) */, const float *att /* (B, NH, T, T) */,
-                           const float *q, const float *k, const float *v, int B, int T, int C,
-                           int NH);
+ * att keeps the probabilities for backward (entries above the diagonal are unspecified).
+ * Returns RZ_ERR_NOMEM when its per-thread workspace cannot be allocated. */
+int rz_attention_forward(float *out /* (B, T, C) */, float *att /* (B, NH, T, T) */,
+                         const float *q /* (B, T, C) */, const float *k /* (B, T, C) */,
+                         const float *v /* (B, T, C) */, int B, int T, int C, int NH);
+/* scratch is no longer used (kept for callers); the workspace is allocated per call.
+ * Returns RZ_ERR_NOMEM when it cannot be. */
+int rz_attention_backward(float *dq /* (B, T, C) */, float *dk /* (B, T, C) */,
+                          float *dv /* (B, T, C) */, float *scratch /* (B, NH, T) */,
+                          const float *dout /* (B, T, C) */, const float *att /* (B, NH, T, T) */,
+                          const float *q, const float *k, const float *v, int B, int T, int C,
+                          int NH);
 
 /* out = silu(gate) * up, elementwise over n values. */
 void rz_swiglu_forward(float *out /* (n) */, const float *gate /* (n) */, const float *up /* (n) */,

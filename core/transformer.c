@@ -11,9 +11,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "ops.h"
 #include "rlzero.h"
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+/* a decode step splits its rows over threads when each gets at least this many */
+#define RZ_DECODE_ROWS_MIN 4
 
 typedef struct {
     size_t ln1, q, k, v, o, ln2, gate, up, down; /* offsets into the params' buffers */
@@ -51,8 +59,12 @@ struct rz_transformer {
 
 struct rz_kvcache {
     int slots, len;
+    size_t lenp;               /* len rounded up to 8: the keys' row stride */
     rz_transformer_config cfg; /* of the model it was made for */
-    float *k, *v;              /* (L, slots, len, C), keys already rotated */
+    /* per (layer, slot, head), contiguous so that a row's attention streams through
+     * memory: rotated keys in transposed tiles (lenp/8, hd, 8), values (len, hd) */
+    float *k;                  /* (L, slots, NH, lenp/8, hd, 8) */
+    float *v;                  /* (L, slots, NH, len, hd) */
     int *filled;               /* (slots) positions fed so far */
     int *seen;                 /* (slots) duplicate check within one call */
     float *x, *xn, *q, *kt, *vt, *atty, *tmp; /* (slots, C) */
@@ -339,6 +351,7 @@ int rz_transformer_forward(rz_transformer *m, const int *tokens, int B, int T, r
     int rc = ensure_acts(m, B, T, err);
     if (rc) return rc;
     bind_acts(m, B, T);
+    m->B = m->T = 0; /* until this forward completes */
     acts *a = &m->a;
     const float *w = m->params.param;
     for (int n = 0; n < N; n++) {
@@ -361,7 +374,10 @@ int rz_transformer_forward(rz_transformer *m, const int *tokens, int B, int T, r
         rz_matmul_forward(v, ln1, w + o->v, N, C, C);
         rz_rope_forward(q, q, a->pos, m->rope_cos, m->rope_sin, N, NH, C / NH);
         rz_rope_forward(k, k, a->pos, m->rope_cos, m->rope_sin, N, NH, C / NH);
-        rz_attention_forward(atty, a->att + l * att, q, k, v, B, T, C, NH);
+        rc = rz_attention_forward(atty, a->att + l * att, q, k, v, B, T, C, NH);
+        if (rc)
+            return rz_error_set(err, rc, "transformer forward: cannot allocate the attention "
+                                         "workspace");
         rz_matmul_forward(mid, atty, w + o->o, N, C, C);
         for (size_t i = 0; i < NC; i++) mid[i] = resid[i] + mid[i];
 
@@ -424,8 +440,11 @@ int rz_transformer_backward(rz_transformer *m, const float *dlogits, rz_error *e
         memset(a->dq, 0, NC * sizeof(float));
         memset(a->dk, 0, NC * sizeof(float));
         memset(a->dv, 0, NC * sizeof(float));
-        rz_attention_backward(a->dq, a->dk, a->dv, a->scratch, a->datty, a->att + l * att, q, k, v,
-                              B, T, C, NH);
+        int rc = rz_attention_backward(a->dq, a->dk, a->dv, a->scratch, a->datty,
+                                       a->att + l * att, q, k, v, B, T, C, NH);
+        if (rc)
+            return rz_error_set(err, rc, "transformer backward: cannot allocate the attention "
+                                         "workspace");
         rz_rope_backward(a->dq, a->dq, a->pos, m->rope_cos, m->rope_sin, N, NH, hd);
         rz_rope_backward(a->dk, a->dk, a->pos, m->rope_cos, m->rope_sin, N, NH, hd);
         memset(a->dln, 0, NC * sizeof(float));
@@ -483,6 +502,25 @@ int rz_transformer_loss(rz_transformer *m, const int *tokens, const int *targets
 
 /* ---------------------------------------------------------------- KV cache */
 
+/* The caches are read whole at every step; on 2 MiB pages (where the system grants them
+ * on request) those reads stop missing the TLB once per 4 KiB. */
+static float *alloc_big(size_t nfloats, const char *what, rz_error *err)
+{
+    size_t nbytes = nfloats * sizeof(float);
+#ifdef MADV_HUGEPAGE
+    const size_t huge = (size_t)1 << 21;
+    if (nbytes >= huge) {
+        size_t rounded = (nbytes + huge - 1) & ~(huge - 1);
+        void *p = aligned_alloc(huge, rounded);
+        if (p) {
+            madvise(p, rounded, MADV_HUGEPAGE); /* a hint: refusal changes nothing */
+            return p;
+        }
+    }
+#endif
+    return rz_alloc(nbytes, what, err);
+}
+
 void rz_kvcache_free(rz_kvcache *c)
 {
     if (!c) return;
@@ -510,19 +548,23 @@ int rz_kvcache_create(rz_kvcache **out, const rz_transformer *m, int slots, int 
     c->len = len;
     c->cfg = *cfg;
     size_t S = slots, C = cfg->dim, H = cfg->hidden;
+    c->lenp = ((size_t)len + 7) & ~(size_t)7;
     size_t kv = (size_t)cfg->layers * S * len * C, phys = rz_memory_bytes();
+    size_t kbytes = (size_t)cfg->layers * S * c->lenp * C * sizeof(float);
     /* keys and values together: each may fit alone and both still not (overcommit would
      * then end the process instead of this error) */
-    if (phys && 2 * kv * sizeof(float) > phys) {
+    if (phys && kbytes + kv * sizeof(float) > phys) {
         free(c);
         return rz_error_set(err, RZ_ERR_NOMEM,
                             "kvcache: %d slots x %d positions need %zu bytes (%.1f GiB) for keys "
                             "and values: more than the machine's %.1f GiB of memory",
-                            slots, len, 2 * kv * sizeof(float),
-                            (double)(2 * kv * sizeof(float)) / (1u << 30), (double)phys / (1u << 30));
+                            slots, len, kbytes + kv * sizeof(float),
+                            (double)(kbytes + kv * sizeof(float)) / (1u << 30), (double)phys / (1u << 30));
     }
-    c->k = rz_alloc(kv * sizeof(float), "kvcache keys", err);
-    c->v = rz_alloc(kv * sizeof(float), "kvcache values", err);
+    c->k = alloc_big((size_t)cfg->layers * S * c->lenp * C, "kvcache keys", err);
+    c->v = alloc_big(kv, "kvcache values", err);
+    /* the attention reads whole vectors of keys, past the last one fed */
+    if (c->k) memset(c->k, 0, kbytes);
     size_t used = 0;
     for (int pass = 0; pass < 2; pass++) {
         float *base = pass ? c->block : NULL;
@@ -552,12 +594,72 @@ int rz_kvcache_create(rz_kvcache **out, const rz_transformer *m, int slots, int 
     return RZ_OK;
 }
 
+/* The decode of rows [r0, r1): each row's computation depends on that row alone, so a
+ * range of rows can run on one thread while other ranges run on others. */
+static void decode_rows(rz_transformer *m, rz_kvcache *c, int r0, int r1, const int *slot_all,
+                        const int *pos_all, const int *tokens_all, float *logits_all)
+{
+    const rz_transformer_config *cfg = &m->cfg;
+    int V = cfg->vocab, C = cfg->dim, L = cfg->layers, H = cfg->hidden, NH = cfg->heads;
+    int hd = C / NH, S = c->slots, len = c->len, n = r1 - r0;
+    const int *slot = slot_all + r0, *pos = pos_all + r0, *tokens = tokens_all + r0;
+    float *logits = logits_all + (size_t)r0 * V;
+    /* this range's rows of the workspace */
+    float *x = c->x + (size_t)r0 * C, *xn = c->xn + (size_t)r0 * C, *q = c->q + (size_t)r0 * C;
+    float *kt = c->kt + (size_t)r0 * C, *vt = c->vt + (size_t)r0 * C;
+    float *atty = c->atty + (size_t)r0 * C, *tmp = c->tmp + (size_t)r0 * C;
+    float *gate = c->gate + (size_t)r0 * H, *up = c->up + (size_t)r0 * H, *rstd = c->rstd + r0;
+    float *pbuf = c->p + (size_t)r0 * NH * len;
+    const float *w = m->params.param;
+    size_t slot_stride = (size_t)len * C, layer_stride = (size_t)S * slot_stride;
+    size_t lenp = c->lenp, kslot_stride = lenp * C, klayer_stride = (size_t)S * kslot_stride;
+    rz_embedding_forward(x, tokens, w + m->embed, n, C);
+    for (int l = 0; l < L; l++) {
+        const layer_off *o = &m->layer[l];
+        float *kc = c->k + l * klayer_stride, *vc = c->v + l * layer_stride;
+        rz_rmsnorm_forward(xn, rstd, x, w + o->ln1, n, C, cfg->norm_eps);
+        rz_matmul_rows(q, xn, w + o->q, n, C, C);
+        rz_matmul_rows(kt, xn, w + o->k, n, C, C);
+        rz_matmul_rows(vt, xn, w + o->v, n, C, C);
+        rz_rope_forward(q, q, pos, m->rope_cos, m->rope_sin, n, NH, hd);
+        rz_rope_forward(kt, kt, pos, m->rope_cos, m->rope_sin, n, NH, hd);
+        for (int i = 0; i < n; i++)
+            for (int h = 0; h < NH; h++) {
+                const float *src = kt + (size_t)i * C + h * hd;
+                float *kd = kc + slot[i] * kslot_stride + (size_t)h * hd * lenp +
+                            (size_t)(pos[i] / 8) * 8 * hd + pos[i] % 8;
+                for (int j = 0; j < hd; j++) kd[8 * j] = src[j];
+                memcpy(vc + slot[i] * slot_stride + ((size_t)h * len + pos[i]) * hd,
+                       vt + (size_t)i * C + h * hd, (size_t)hd * sizeof(float));
+            }
+#pragma omp parallel for collapse(2) schedule(static) if((size_t)n * len * C >= RZ_PAR_MIN)
+        for (int i = 0; i < n; i++)
+            for (int h = 0; h < NH; h++) {
+                rz_attention_row(atty + (size_t)i * C + h * hd,
+                                 pbuf + ((size_t)i * NH + h) * len, q + (size_t)i * C + h * hd,
+                                 kc + slot[i] * kslot_stride + (size_t)h * hd * lenp,
+                                 vc + slot[i] * slot_stride + (size_t)h * len * hd, hd, pos[i] + 1,
+                                 hd);
+            }
+        rz_matmul_rows(tmp, atty, w + o->o, n, C, C);
+        for (size_t i = 0; i < (size_t)n * C; i++) x[i] = x[i] + tmp[i];
+        rz_rmsnorm_forward(xn, rstd, x, w + o->ln2, n, C, cfg->norm_eps);
+        rz_matmul_rows(gate, xn, w + o->gate, n, C, H);
+        rz_matmul_rows(up, xn, w + o->up, n, C, H);
+        rz_swiglu_forward(gate, gate, up, (size_t)n * H);
+        rz_matmul_rows(tmp, gate, w + o->down, n, H, C);
+        for (size_t i = 0; i < (size_t)n * C; i++) x[i] = x[i] + tmp[i];
+    }
+    rz_rmsnorm_forward(xn, rstd, x, w + m->norm, n, C, cfg->norm_eps);
+    rz_matmul_rows(logits, xn, w + m->lm_head, n, C, V);
+}
+
 int rz_transformer_decode(rz_transformer *m, rz_kvcache *c, int n, const int *slot,
                           const int *pos, const int *tokens, float *logits, rz_error *err)
 {
     const rz_transformer_config *cfg = &m->cfg;
     int V = cfg->vocab, C = cfg->dim, L = cfg->layers, H = cfg->hidden, NH = cfg->heads;
-    int hd = C / NH, S = c->slots, len = c->len;
+    int S = c->slots, len = c->len;
     if (c->cfg.vocab != V || c->cfg.dim != C || c->cfg.layers != L || c->cfg.hidden != H ||
         c->cfg.heads != NH)
         return rz_error_set(err, RZ_ERR_ARG, "decode: the cache was made for another model shape");
@@ -588,42 +690,28 @@ int rz_transformer_decode(rz_transformer *m, rz_kvcache *c, int n, const int *sl
         if (slot[i] >= 0 && slot[i] < S) c->seen[slot[i]] = 0;
     if (rc || n == 0) return rc;
 
-    const float *w = m->params.param;
-    size_t slot_stride = (size_t)len * C, layer_stride = (size_t)S * slot_stride;
-    rz_embedding_forward(c->x, tokens, w + m->embed, n, C);
-    for (int l = 0; l < L; l++) {
-        const layer_off *o = &m->layer[l];
-        float *kc = c->k + l * layer_stride, *vc = c->v + l * layer_stride;
-        rz_rmsnorm_forward(c->xn, c->rstd, c->x, w + o->ln1, n, C, cfg->norm_eps);
-        rz_matmul_rows(c->q, c->xn, w + o->q, n, C, C);
-        rz_matmul_rows(c->kt, c->xn, w + o->k, n, C, C);
-        rz_matmul_rows(c->vt, c->xn, w + o->v, n, C, C);
-        rz_rope_forward(c->q, c->q, pos, m->rope_cos, m->rope_sin, n, NH, hd);
-        rz_rope_forward(c->kt, c->kt, pos, m->rope_cos, m->rope_sin, n, NH, hd);
-        for (int i = 0; i < n; i++) {
-            size_t at = slot[i] * slot_stride + (size_t)pos[i] * C;
-            memcpy(kc + at, c->kt + (size_t)i * C, (size_t)C * sizeof(float));
-            memcpy(vc + at, c->vt + (size_t)i * C, (size_t)C * sizeof(float));
+    /* Enough rows: one parallel region for the whole step, each thread taking a range of
+     * rows through every layer with no barrier; the results are the same bits as on one
+     * thread, since a row never depends on the others. Few rows: one range, where the
+     * layers may split their output channels instead. */
+    int nt = 1;
+#ifdef _OPENMP
+    if (!omp_in_parallel()) nt = omp_get_max_threads();
+#endif
+    if (nt > n / RZ_DECODE_ROWS_MIN) nt = n / RZ_DECODE_ROWS_MIN;
+    if (nt >= 2) {
+#pragma omp parallel num_threads(nt)
+        {
+            int t = 0, k = 1;
+#ifdef _OPENMP
+            t = omp_get_thread_num(), k = omp_get_num_threads();
+#endif
+            decode_rows(m, c, (int)((long)n * t / k), (int)((long)n * (t + 1) / k), slot, pos,
+                        tokens, logits);
         }
-#pragma omp parallel for collapse(2) schedule(static) if((size_t)n * len * C >= RZ_PAR_MIN)
-        for (int i = 0; i < n; i++)
-            for (int h = 0; h < NH; h++) {
-                size_t base = slot[i] * slot_stride + (size_t)h * hd;
-                rz_attention_row(c->atty + (size_t)i * C + h * hd,
-                                 c->p + ((size_t)i * NH + h) * len, c->q + (size_t)i * C + h * hd,
-                                 kc + base, vc + base, C, pos[i] + 1, hd);
-            }
-        rz_matmul_rows(c->tmp, c->atty, w + o->o, n, C, C);
-        for (size_t i = 0; i < (size_t)n * C; i++) c->x[i] = c->x[i] + c->tmp[i];
-        rz_rmsnorm_forward(c->xn, c->rstd, c->x, w + o->ln2, n, C, cfg->norm_eps);
-        rz_matmul_rows(c->gate, c->xn, w + o->gate, n, C, H);
-        rz_matmul_rows(c->up, c->xn, w + o->up, n, C, H);
-        rz_swiglu_forward(c->gate, c->gate, c->up, (size_t)n * H);
-        rz_matmul_rows(c->tmp, c->gate, w + o->down, n, H, C);
-        for (size_t i = 0; i < (size_t)n * C; i++) c->x[i] = c->x[i] + c->tmp[i];
+    } else {
+        decode_rows(m, c, 0, n, slot, pos, tokens, logits);
     }
-    rz_rmsnorm_forward(c->xn, c->rstd, c->x, w + m->norm, n, C, cfg->norm_eps);
-    rz_matmul_rows(logits, c->xn, w + m->lm_head, n, C, V);
     for (int i = 0; i < n; i++) c->filled[slot[i]] = pos[i] + 1;
     return RZ_OK;
 }

@@ -106,7 +106,7 @@ local cases = {
    "parameters need 3023727230976 bytes (2816.1 GiB)"},
   {function() wide:forward{long_row} end, "bytes (528.1 GiB) for transformer activations"},
   {function() kv_model:generate{prompts = many, max_new = 65000} end,
-   "kvcache: 4096 slots x 65002 positions need 1090552594432 bytes"},
+   "kvcache: 4096 slots x 65002 positions need 1090602926080 bytes"},
 }
 
 for i, c in ipairs(cases) do T.raises(c[1], c[2], "case " .. i) end
