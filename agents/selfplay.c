@@ -22,9 +22,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#ifdef _OPENMP
-#include <omp.h>
-#endif
 
 #include "rlzero.h"
 
@@ -386,24 +383,6 @@ static int policy_logp(rz_mlp *m, float *logp, float *ent, const float *obs, con
     return RZ_OK;
 }
 
-/* rz_mlp_backward with one thread. Its weight gradients are sgemms whose inner dimension is
- * the batch; OpenBLAS splits those differently for different thread counts, and the sums
- * then differ in the last bits (seen with a few thousand rows). Self-play promises bitwise
- * the same result for any thread count, so the backward runs single-threaded; the forward
- * (split over rows) does not have the problem. */
-static int backward_invariant(rz_mlp *m, const float *dlogits, rz_error *err)
-{
-#ifdef _OPENMP
-    const int n = omp_get_max_threads();
-    omp_set_num_threads(1);
-#endif
-    int rc = rz_mlp_backward(m, dlogits, err);
-#ifdef _OPENMP
-    omp_set_num_threads(n);
-#endif
-    return rc;
-}
-
 /* The entropy bonus: loss -= c * sum_n w_n H_n / sum_n w_n with H = -sum_a p_a log p_a, so
  * dlogits[n, a] += c * w_n / sum(w) * p_a * (log p_a + H_n) (masked actions: p = 0). */
 void rz_selfplay_entropy_backward(float *dlogits, const float *logits, const float *w, int N,
@@ -542,7 +521,7 @@ int rz_selfplay_step(rz_selfplay *t, rz_selfplay_stats *st, rz_error *err)
             if (t->cfg.entropy_coef > 0.0f)
                 rz_selfplay_entropy_backward(t->dlogits, rz_mlp_logits(t->mlp), t->mb_lmask, nb, A,
                                  t->cfg.entropy_coef);
-            rc = backward_invariant(t->mlp, t->dlogits, err);
+            rc = rz_mlp_backward(t->mlp, t->dlogits, err);
             if (rc) return rc;
             float gn = 0.0f;
             rc = rz_adamw_step(prm, &t->opt, t->updates, &gn, err);
