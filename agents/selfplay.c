@@ -22,9 +22,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#ifdef _OPENMP
-#include <omp.h>
-#endif
 
 #include "rlzero.h"
 
@@ -65,7 +62,12 @@ struct rz_selfplay {
     uint8_t *mb_mask;      // (n_games * M, A)
     int *mb_action;
     float *mb_old, *mb_ref, *mb_adv, *mb_lmask;
+    /* start_pool > 0: the distinct non-terminal positions, in depth-first order */
+    unsigned char *pool; // (npool, S)
+    long npool;
 };
+
+static int build_pool(rz_selfplay *t, rz_error *err);
 
 void rz_selfplay_config_default(rz_selfplay_config *cfg)
 {
@@ -135,6 +137,9 @@ int rz_selfplay_config_check(const rz_selfplay_config *c, rz_error *err)
         return rz_error_set(err, RZ_ERR_ARG, "selfplay: first_plies = %d must be >= 0", c->first_plies);
     if (c->holdout < 0)
         return rz_error_set(err, RZ_ERR_ARG, "selfplay: holdout = %d must be >= 0", c->holdout);
+    if (c->start_pool < 0 || c->start_pool > (1 << 24))
+        return rz_error_set(err, RZ_ERR_ARG, "selfplay: start_pool = %d must be in 0..2^24",
+                            c->start_pool);
     if (!(c->opt.lr >= 0.0f) || !isfinite(c->opt.lr))
         return rz_error_set(err, RZ_ERR_ARG, "selfplay: lr = %g must be >= 0", (double)c->opt.lr);
     if (c->opt.warmup < 0 || c->opt.total_steps < 0)
@@ -149,7 +154,7 @@ static void free_buffers(rz_selfplay *t)
                     t->player,  t->lmask,   t->adv_dec,  t->rewards,  t->adv,      t->logp,
                     t->old_logp, t->ref_logp, t->ent,    t->dlogp,    t->dlogits,  t->perm,
                     t->mb_obs,  t->mb_mask, t->mb_action, t->mb_old,  t->mb_ref,   t->mb_adv,
-                    t->mb_lmask};
+                    t->mb_lmask, t->pool};
     for (size_t i = 0; i < sizeof bufs / sizeof *bufs; i++) rz_free(bufs[i]);
 }
 
@@ -257,6 +262,7 @@ int rz_selfplay_create(rz_selfplay **out, const rz_game *g, const rz_mlp_config 
     ALLOC(mb_adv, D, "selfplay minibatch advantages");
     ALLOC(mb_lmask, D, "selfplay minibatch loss mask");
 #undef ALLOC
+    if (!rc && cfg->start_pool > 0) rc = build_pool(t, err);
     if (rc) {
         rz_selfplay_free(t);
         return rc;
@@ -265,11 +271,100 @@ int rz_selfplay_create(rz_selfplay **out, const rz_game *g, const rz_mlp_config 
     return RZ_OK;
 }
 
-/* The start position of group p: up to k random legal moves, stopping before one that
- * would end the game (so every group has a decision to make). */
+/* The start pool: a depth-first walk from the initial state that keeps each observation
+ * once (FNV-1a of its bytes in an open-addressing set; a 64-bit collision would only drop
+ * a position from the pool). */
+typedef struct {
+    const rz_game *g;
+    uint64_t *seen; /* 0 = empty */
+    size_t mask;
+    int holdout, I;
+    long cap, n;
+    unsigned char *pool; // (cap, S)
+    float *obs;          // (I)
+    rz_error *err;
+} pool_walk;
+
+static int pool_visit(pool_walk *w, const void *st)
+{
+    const rz_game *g = w->g;
+    if (rz_game_is_terminal(g, st)) return RZ_OK;
+    rz_game_observe(g, st, w->obs);
+    uint64_t h = 0xcbf29ce484222325ull;
+    const unsigned char *b = (const unsigned char *)w->obs;
+    for (size_t k = 0; k < (size_t)w->I * sizeof(float); k++) h = (h ^ b[k]) * 0x100000001b3ull;
+    if (h == 0) h = 1;
+    size_t i = (size_t)h & w->mask;
+    while (w->seen[i]) {
+        if (w->seen[i] == h) return RZ_OK;
+        i = (i + 1) & w->mask;
+    }
+    w->seen[i] = h;
+    const size_t S = rz_game_state_size(g);
+    if (!w->holdout || !rz_position_heldout(g, st, w->holdout)) {
+        if (w->n >= w->cap)
+            return rz_error_set(w->err, RZ_ERR_ARG,
+                                "selfplay: %s has more than start_pool = %ld positions",
+                                rz_game_name(g), w->cap);
+        memcpy(w->pool + (size_t)w->n * S, st, S);
+        w->n++;
+    }
+    uint8_t mask[256];
+    _Alignas(16) unsigned char child[512];
+    const int A = rz_game_num_actions(g);
+    rz_game_legal(g, st, mask);
+    for (int a = 0; a < A; a++) {
+        if (!mask[a]) continue;
+        memcpy(child, st, S);
+        if (rz_game_apply(g, child, a, NULL) != RZ_OK) continue;
+        int rc = pool_visit(w, child);
+        if (rc) return rc;
+    }
+    return RZ_OK;
+}
+
+static int build_pool(rz_selfplay *t, rz_error *err)
+{
+    const long cap = t->cfg.start_pool;
+    size_t tcap = 1;
+    /* held-out positions are visited but not kept: room for all of them in the set */
+    const long visits = t->cfg.holdout > 0 ? cap + cap / (t->cfg.holdout > 1 ? t->cfg.holdout - 1 : 1) + 1
+                                           : cap + 1;
+    while (tcap < (size_t)visits * 2) tcap <<= 1;
+    pool_walk w = {t->g, NULL, tcap - 1, t->cfg.holdout, t->I, cap, 0, NULL, NULL, err};
+    w.seen = rz_alloc(tcap * sizeof *w.seen, "selfplay start pool set", err);
+    w.pool = w.seen ? rz_alloc((size_t)cap * t->S, "selfplay start pool", err) : NULL;
+    w.obs = w.pool ? rz_alloc((size_t)t->I * sizeof(float), "selfplay start pool scratch", err)
+                   : NULL;
+    int rc = w.obs ? RZ_OK : RZ_ERR_NOMEM;
+    _Alignas(16) unsigned char st[512];
+    if (!rc) {
+        rz_game_reset(t->g, st);
+        rc = pool_visit(&w, st);
+    }
+    if (!rc && w.n == 0) rc = rz_error_set(err, RZ_ERR_ARG, "selfplay: the start pool is empty");
+    rz_free(w.seen);
+    rz_free(w.obs);
+    if (rc) {
+        rz_free(w.pool);
+        return rc;
+    }
+    t->pool = w.pool;
+    t->npool = w.n;
+    return RZ_OK;
+}
+
+/* The start position of group p: a uniform draw from the pool, or up to k random legal
+ * moves, stopping before one that would end the game (so every group has a decision to
+ * make). */
 static void draw_start(const rz_selfplay *t, void *st, rz_rng *rng)
 {
     const rz_game *g = t->g;
+    if (t->pool) {
+        const long i = (long)rz_rng_below(rng, (uint64_t)t->npool);
+        memcpy(st, t->pool + (size_t)i * t->S, t->S);
+        return;
+    }
     rz_game_reset(g, st);
     int k = (int)rz_rng_below(rng, (uint64_t)t->cfg.opening_max + 1);
     uint8_t mask[256];
@@ -384,24 +479,6 @@ static int policy_logp(rz_mlp *m, float *logp, float *ent, const float *obs, con
     if (rc) return rc;
     rz_logprob_forward(logp, ent, rz_mlp_logits(m), action, n, A);
     return RZ_OK;
-}
-
-/* rz_mlp_backward with one thread. Its weight gradients are sgemms whose inner dimension is
- * the batch; OpenBLAS splits those differently for different thread counts, and the sums
- * then differ in the last bits (seen with a few thousand rows). Self-play promises bitwise
- * the same result for any thread count, so the backward runs single-threaded; the forward
- * (split over rows) does not have the problem. */
-static int backward_invariant(rz_mlp *m, const float *dlogits, rz_error *err)
-{
-#ifdef _OPENMP
-    const int n = omp_get_max_threads();
-    omp_set_num_threads(1);
-#endif
-    int rc = rz_mlp_backward(m, dlogits, err);
-#ifdef _OPENMP
-    omp_set_num_threads(n);
-#endif
-    return rc;
 }
 
 /* The entropy bonus: loss -= c * sum_n w_n H_n / sum_n w_n with H = -sum_a p_a log p_a, so
@@ -542,7 +619,7 @@ int rz_selfplay_step(rz_selfplay *t, rz_selfplay_stats *st, rz_error *err)
             if (t->cfg.entropy_coef > 0.0f)
                 rz_selfplay_entropy_backward(t->dlogits, rz_mlp_logits(t->mlp), t->mb_lmask, nb, A,
                                  t->cfg.entropy_coef);
-            rc = backward_invariant(t->mlp, t->dlogits, err);
+            rc = rz_mlp_backward(t->mlp, t->dlogits, err);
             if (rc) return rc;
             float gn = 0.0f;
             rc = rz_adamw_step(prm, &t->opt, t->updates, &gn, err);

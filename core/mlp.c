@@ -15,16 +15,23 @@
  * initial logits are near zero and the initial policy near uniform over legal actions.
  * Biases start at zero.
  *
- * Every matmul goes through cblas_sgemm over the whole batch; element-wise work is split
- * over rows or columns with OpenMP, each output written by one thread and every reduction
- * (bias gradients) summed in a fixed order, so results do not depend on the thread count
- * (as long as the BLAS does not split the inner dimension, which OpenBLAS does not).
+ * Results are bitwise the same for any thread count. The matmuls whose inner dimension is
+ * a layer's width (forward, and the gradient at a layer's input) go through cblas_sgemm,
+ * which splits them over rows only. The weight gradients sum over the batch, and a BLAS
+ * sgemm blocks that inner dimension differently for different thread counts (OpenBLAS did,
+ * with a few thousand rows), so they use our own kernel (wgrad below): every element is
+ * summed over the batch in row order from its old value, however the work is tiled or
+ * split. Element-wise work is split over rows or columns with OpenMP, each output written
+ * by one thread, and the bias gradients are summed in row order too.
  */
 #include <cblas.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 
 #include "rlzero.h"
 
@@ -35,6 +42,11 @@
 #define MLP_OUT_SCALE 0.01f
 /* element-wise loops smaller than this run on one thread: forking costs more */
 #define MLP_OMP_MIN 16384
+/* weight gradients with fewer multiply-adds than this run on one thread */
+#define MLP_WGRAD_PAR_MIN (1 << 18)
+/* rows of the batch per pass of wgrad: a slice of the layer input (up to 128 KiB for
+ * 256 columns) stays in cache while every tile of the gradient passes over it */
+#define MLP_WGRAD_ROWS 128
 
 struct rz_mlp {
     rz_mlp_config cfg;
@@ -198,15 +210,110 @@ static void linear_forward(float *out /* (B, N) */, const float *in /* (B, K) */
                 N);
 }
 
-/* dw += dout^T @ in; dbias += column sums of dout (each column summed over b in order);
- * din = dout @ w when din is not NULL. */
+/* The weight-gradient kernel: dw[n, k] += dout[b, n] * in[b, k] for b in order, one
+ * rounded multiply and one rounded add at a time. Lanes never mix (no horizontal sums)
+ * and floating-point contraction is off under -std=c11, so a vector lane, the scalar edge
+ * loop, the AVX2 clone and the baseline clone all give the same bits for an element. */
+typedef float mlp_v8 __attribute__((vector_size(32)));
+
+/* The helpers below are always inlined, so the 32-byte-vector calling convention GCC
+ * warns about never applies. */
+#pragma GCC diagnostic ignored "-Wpsabi"
+
+static inline __attribute__((always_inline)) mlp_v8 v8_load(const float *p)
+{
+    mlp_v8 v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+
+static inline __attribute__((always_inline)) void v8_store(float *p, mlp_v8 v)
+{
+    memcpy(p, &v, sizeof v);
+}
+
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && defined(__linux__)
+#define MLP_CLONES __attribute__((target_clones("avx2", "default")))
+#else
+#define MLP_CLONES
+#endif
+
+/* dw[n0:n1, k0:k1] += rows b0..b1-1 of the product; n1 - n0 <= 4. */
+MLP_CLONES static void wgrad_tile(float *dw /* (N, K) */, const float *dout /* (B, N) */,
+                                  const float *in /* (B, K) */, int K, int N, int n0, int n1,
+                                  int k0, int k1, int b0, int b1)
+{
+    int k = k0;
+    if (n1 - n0 == 4) {
+        float *w0 = dw + (size_t)n0 * K, *w1 = w0 + K, *w2 = w1 + K, *w3 = w2 + K;
+        for (; k + 16 <= k1; k += 16) {
+            mlp_v8 a0 = v8_load(w0 + k), a1 = v8_load(w0 + k + 8), c0 = v8_load(w1 + k),
+                   c1 = v8_load(w1 + k + 8), e0 = v8_load(w2 + k), e1 = v8_load(w2 + k + 8),
+                   f0 = v8_load(w3 + k), f1 = v8_load(w3 + k + 8);
+            for (int b = b0; b < b1; b++) {
+                const float *x = in + (size_t)b * K + k, *d = dout + (size_t)b * N + n0;
+                const mlp_v8 x0 = v8_load(x), x1 = v8_load(x + 8);
+                a0 += d[0] * x0, a1 += d[0] * x1;
+                c0 += d[1] * x0, c1 += d[1] * x1;
+                e0 += d[2] * x0, e1 += d[2] * x1;
+                f0 += d[3] * x0, f1 += d[3] * x1;
+            }
+            v8_store(w0 + k, a0), v8_store(w0 + k + 8, a1), v8_store(w1 + k, c0);
+            v8_store(w1 + k + 8, c1), v8_store(w2 + k, e0), v8_store(w2 + k + 8, e1);
+            v8_store(w3 + k, f0), v8_store(w3 + k + 8, f1);
+        }
+    }
+    for (int n = n0; n < n1; n++) {
+        float *wr = dw + (size_t)n * K;
+        int j = k;
+        for (; j + 8 <= k1; j += 8) {
+            mlp_v8 a = v8_load(wr + j);
+            for (int b = b0; b < b1; b++)
+                a += dout[(size_t)b * N + n] * v8_load(in + (size_t)b * K + j);
+            v8_store(wr + j, a);
+        }
+        for (; j < k1; j++) {
+            float a = wr[j];
+            for (int b = b0; b < b1; b++) a += dout[(size_t)b * N + n] * in[(size_t)b * K + j];
+            wr[j] = a;
+        }
+    }
+}
+
+/* dw += dout^T @ in. Tiles of 4 gradient rows x 16 columns are dealt to the threads in
+ * contiguous runs; each thread passes over the batch in slices of MLP_WGRAD_ROWS rows,
+ * so a slice of `in` is reused from cache by all of its tiles. */
+static void wgrad(float *dw /* (N, K) */, const float *dout /* (B, N) */,
+                  const float *in /* (B, K) */, int B, int K, int N)
+{
+    const int NT = (N + 3) / 4, KT = (K + 15) / 16, T = NT * KT;
+#pragma omp parallel if ((size_t)B * N * K >= MLP_WGRAD_PAR_MIN)
+    {
+        int t0 = 0, t1 = T;
+#ifdef _OPENMP
+        const int nth = omp_get_num_threads(), id = omp_get_thread_num();
+        t0 = (int)((long)T * id / nth);
+        t1 = (int)((long)T * (id + 1) / nth);
+#endif
+        for (int b0 = 0; b0 < B; b0 += MLP_WGRAD_ROWS) {
+            const int b1 = B - b0 < MLP_WGRAD_ROWS ? B : b0 + MLP_WGRAD_ROWS;
+            for (int t = t0; t < t1; t++) {
+                const int n0 = t / KT * 4, k0 = t % KT * 16;
+                wgrad_tile(dw, dout, in, K, N, n0, n0 + 4 < N ? n0 + 4 : N, k0,
+                           k0 + 16 < K ? k0 + 16 : K, b0, b1);
+            }
+        }
+    }
+}
+
+/* dw += dout^T @ in (wgrad); dbias += column sums of dout (each column summed over b in
+ * order); din = dout @ w when din is not NULL. */
 static void linear_backward(float *din /* (B, K) or NULL */, float *dw /* (N, K) */,
                             float *dbias /* (N) */, const float *dout /* (B, N) */,
                             const float *in /* (B, K) */, const float *w /* (N, K) */, int B,
                             int K, int N)
 {
-    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, N, K, B, 1.0f, dout, N, in, K, 1.0f, dw,
-                K);
+    wgrad(dw, dout, in, B, K, N);
 #pragma omp parallel for if ((size_t)B * N >= MLP_OMP_MIN)
     for (int n = 0; n < N; n++) {
         float s = 0.0f;

@@ -868,12 +868,17 @@ typedef struct {
                           * only rolls out the outcome. 0 = every decision */
     int holdout;         /* k > 0: decisions at held-out positions (rz_position_heldout)
                           * carry no loss, so the policy never learns there; 0 = none */
+    int start_pool;      /* k > 0: start positions are drawn uniformly from the distinct
+                          * non-terminal positions reachable from the initial state (by
+                          * observation, held-out ones left out), enumerated at create;
+                          * more than k of them is RZ_ERR_ARG. 0 = random openings */
     rz_adamw_config opt; /* warmup and total_steps count trainer steps (rz_selfplay_step) */
     uint64_t seed;
 } rz_selfplay_config;
 
 /* positions 16, group 8, opening_max 2, temperature 1, mu 1, minibatches 1, GRPO with
- * group scale, rz_objective_default, ref_reset 0, entropy_coef 0, first_plies 0, holdout 0, rz_adamw_config_default with
+ * group scale, rz_objective_default, ref_reset 0, entropy_coef 0, first_plies 0, holdout 0,
+ * start_pool 0, rz_adamw_config_default with
  * lr 3e-3, grad_clip 1, seed 1. */
 void rz_selfplay_config_default(rz_selfplay_config *cfg);
 /* Names the bad field. */

@@ -136,7 +136,7 @@ static void test_gradient(void)
 }
 
 static void run_steps(const rz_game *g, int threads, int steps, float *out, size_t *n,
-                      rz_selfplay_stats *last)
+                      rz_selfplay_stats *last, int explore)
 {
     omp_set_num_threads(threads);
     rz_error err = {0};
@@ -151,6 +151,10 @@ static void run_steps(const rz_game *g, int threads, int steps, float *out, size
     cfg.ref_reset = 2;
     cfg.holdout = 5;
     cfg.seed = 11;
+    if (explore) { /* a start pool draws from the same streams as the openings */
+        cfg.start_pool = 1000;
+        cfg.first_plies = 1;
+    }
     rz_mlp_config mc = {0, 0, 2, 32, RZ_ACT_RELU};
     rz_selfplay *t = NULL;
     CHECK_OK(rz_selfplay_create(&t, g, &mc, 5, &cfg, &err), &err);
@@ -170,8 +174,8 @@ static void test_thread_invariance(void)
         static float a[1 << 16], b[1 << 16];
         size_t na = 0, nb = 0;
         rz_selfplay_stats sa, sb;
-        run_steps(g, 1, 3, a, &na, &sa);
-        run_steps(g, 2, 3, b, &nb, &sb);
+        run_steps(g, 1, 3, a, &na, &sa, k == 2);
+        run_steps(g, 2, 3, b, &nb, &sb, k == 2);
         CHECK(na == nb && na > 0);
         CHECKF(memcmp(a, b, na * sizeof(float)) == 0, "%s: parameters differ between 1 and 2 threads",
                specs[k]);
@@ -200,6 +204,37 @@ static void test_config_errors(void)
     cfg.temperature = 0.0f;
     CHECK(rz_selfplay_create(&t, g, &mc, 1, &cfg, &err) == RZ_ERR_ARG && strstr(err.msg, "temperature"));
     CHECK(t == NULL);
+    /* tic-tac-toe has 4520 non-terminal positions: a pool of 100 cannot hold them */
+    rz_selfplay_config_default(&cfg);
+    cfg.start_pool = 100;
+    CHECK(rz_selfplay_create(&t, g, &mc, 1, &cfg, &err) == RZ_ERR_ARG && strstr(err.msg, "start_pool"));
+    CHECK(t == NULL);
+    rz_game_free(g);
+}
+
+/* A start pool over nim(2;3;4) with first_plies 1: only each game's first decision is
+ * trained, so trained == games; single-pile starts (take all wins) show up in the pool. */
+static void test_start_pool(void)
+{
+    rz_game *g = game("nim(piles=2;3;4)");
+    rz_error err = {0};
+    rz_selfplay_config cfg;
+    rz_selfplay_config_default(&cfg);
+    cfg.start_pool = 59; /* 3 * 4 * 5 - 1 non-terminal positions: exactly enough */
+    cfg.first_plies = 1;
+    cfg.positions = 64;
+    rz_mlp_config mc = {0, 0, 1, 16, RZ_ACT_RELU};
+    rz_selfplay *t = NULL;
+    CHECK_OK(rz_selfplay_create(&t, g, &mc, 1, &cfg, &err), &err);
+    REQUIRE(t);
+    rz_selfplay_stats st;
+    CHECK_OK(rz_selfplay_step(t, &st, &err), &err);
+    CHECKF(st.trained == st.games, "trained %g of %g games", st.trained, st.games);
+    CHECK(st.decisions > st.games);
+    rz_selfplay_free(t);
+    cfg.start_pool = 58;
+    t = NULL;
+    CHECK(rz_selfplay_create(&t, g, &mc, 1, &cfg, &err) == RZ_ERR_ARG && strstr(err.msg, "start_pool"));
     rz_game_free(g);
 }
 
@@ -351,6 +386,7 @@ int main(void)
 {
     test_gradient();
     test_thread_invariance();
+    test_start_pool();
     test_config_errors();
     test_arena_known();
     test_winning_moves();
