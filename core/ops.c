@@ -119,6 +119,15 @@ typedef int v8i __attribute__((vector_size(32)));
  * scalar extractions): r[j] = hsum8 of the j-th argument, bit for bit. */
 INLINE void hsum8x4(float *r, v8 a, v8 b, v8 c, v8 d)
 {
+#if defined(__clang__)
+    /* clang spells the same shuffles with constant indices: the sums are identical */
+#define SHUF(x, y, ...) __builtin_shufflevector(x, y, __VA_ARGS__)
+    v8 x = SHUF(a, b, 0, 1, 2, 3, 8, 9, 10, 11) + SHUF(a, b, 4, 5, 6, 7, 12, 13, 14, 15);
+    v8 y = SHUF(c, d, 0, 1, 2, 3, 8, 9, 10, 11) + SHUF(c, d, 4, 5, 6, 7, 12, 13, 14, 15);
+    v8 p = SHUF(x, y, 0, 2, 8, 10, 4, 6, 12, 14) + SHUF(x, y, 1, 3, 9, 11, 5, 7, 13, 15);
+    v8 q = SHUF(p, p, 0, 4, 2, 6, 0, 4, 2, 6) + SHUF(p, p, 1, 5, 3, 7, 1, 5, 3, 7);
+#undef SHUF
+#else
     const v8i lo = {0, 1, 2, 3, 8, 9, 10, 11}, hi = {4, 5, 6, 7, 12, 13, 14, 15};
     const v8i ev = {0, 2, 8, 10, 4, 6, 12, 14}, od = {1, 3, 9, 11, 5, 7, 13, 15};
     const v8i e2 = {0, 4, 2, 6, 0, 4, 2, 6}, o2 = {1, 5, 3, 7, 1, 5, 3, 7};
@@ -127,6 +136,7 @@ INLINE void hsum8x4(float *r, v8 a, v8 b, v8 c, v8 d)
     /* (h0 + h1, h2 + h3) of a, c in the low half and of b, d in the high half */
     v8 p = __builtin_shuffle(x, y, ev) + __builtin_shuffle(x, y, od);
     v8 q = __builtin_shuffle(p, e2) + __builtin_shuffle(p, o2); /* a, b, c, d */
+#endif
     memcpy(r, &q, 4 * sizeof(float));
 }
 

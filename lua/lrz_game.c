@@ -37,7 +37,9 @@ typedef struct {
 typedef struct {
     lrz_game *game; /* kept alive by the uservalue */
     int open;
-    _Alignas(16) unsigned char bytes[STATE_MAX];
+    /* Lua aligns full userdata to 8 bytes (LUAI_MAXALIGN), enough for the uint64
+     * bitboards of the game states; asking for more is not honoured */
+    _Alignas(8) unsigned char bytes[STATE_MAX];
 } lrz_state;
 
 typedef struct {
