@@ -28,8 +28,8 @@ local run = Run.open("ablation", {
   -- the three sizes: main (as in r1zero.lua), large (teacher, direct), small (student)
   dim = 64, layers = 2, large_dim = 96, large_layers = 3, small_dim = 32, small_layers = 2,
   heads = 4, context = 80,
-  pretrain_steps = 900, pretrain_batch = 32, pretrain_lr = 5e-3,
-  group = 8, prompts = 16, lr = 3e-4, temperature = 1.0, max_new = 64,
+  pretrain_steps = 500, pretrain_batch = 96, pretrain_lr = 6e-3,
+  group = 8, prompts = 16, lr = 5e-4, temperature = 1.0, max_new = 64,
   w_accuracy = 1.0, w_format = 0.2, w_language = 0.2,
   cold_examples = 32, cold_sft_steps = 40,
   distill_prompts = 384, distill_samples = 2, sft_steps = 200, sft_batch = 32, sft_lr = 2e-3,

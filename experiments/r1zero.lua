@@ -19,11 +19,11 @@ local run = require("rlzero.run").open("r1zero", {
   env = "chain(min_terms=4,max_terms=6,max_term=9)",
   -- the base model and its pretraining
   dim = 64, layers = 2, heads = 4, context = 80,
-  pretrain_steps = 900, pretrain_batch = 32, pretrain_lr = 5e-3,
+  pretrain_steps = 500, pretrain_batch = 96, pretrain_lr = 6e-3,
   p_worked_think = 0.25,       -- share of tagged chain questions thought through in the corpus
   base = "",                   -- a base.ckpt to start from instead of the cached one
   -- RL
-  group = 8, prompts = 16, lr = 3e-4, temperature = 1.0, max_new = 64,
+  group = 8, prompts = 16, lr = 5e-4, temperature = 1.0, max_new = 64,
   w_accuracy = 1.0, w_format = 0.2,
   -- evaluation
   eval_items = 200, eval_k = 8, eval_every = 15, curve_items = 100,
