@@ -12,7 +12,7 @@
 #include "task.h"
 
 extern const rz_task_def rz_task_arith, rz_task_countdown, rz_task_linear, rz_task_rpn_eval,
-    rz_task_rpn_write, rz_task_reverse;
+    rz_task_rpn_write, rz_task_reverse, rz_task_chain;
 
 /* The registry: adding a task is one line here. */
 static const rz_task_def *const tasks[] = {
@@ -22,6 +22,7 @@ static const rz_task_def *const tasks[] = {
     &rz_task_rpn_eval,
     &rz_task_rpn_write,
     &rz_task_reverse,
+    &rz_task_chain,
 };
 #define NTASKS ((int)(sizeof tasks / sizeof *tasks))
 

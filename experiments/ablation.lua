@@ -23,17 +23,17 @@ local Run = require "rlzero.run"
 
 local run = Run.open("ablation", {
   steps = 160, seed = 1,
-  env = "arith(digits=3,min_digits=3,ops=add)",
-  p_worked_think = 0.15,
+  env = "chain(min_terms=4,max_terms=6,max_term=9)",
+  p_worked_think = 0.25,
   -- the three sizes: main (as in r1zero.lua), large (teacher, direct), small (student)
   dim = 64, layers = 2, large_dim = 96, large_layers = 3, small_dim = 32, small_layers = 2,
-  heads = 4, context = 96,
-  pretrain_steps = 800, pretrain_batch = 32, pretrain_lr = 4e-3,
-  group = 8, prompts = 16, lr = 3e-4, temperature = 1.0, max_new = 80,
+  heads = 4, context = 80,
+  pretrain_steps = 500, pretrain_batch = 96, pretrain_lr = 6e-3,
+  group = 8, prompts = 16, lr = 5e-4, temperature = 1.0, max_new = 64,
   w_accuracy = 1.0, w_format = 0.2, w_language = 0.2,
   cold_examples = 32, cold_sft_steps = 40,
   distill_prompts = 384, distill_samples = 2, sft_steps = 200, sft_batch = 32, sft_lr = 2e-3,
-  eval_items = 200, eval_k = 8, eval_every = 20, curve_items = 100,
+  eval_items = 200, eval_k = 8, eval_every = 15, curve_items = 100,
 }, ...)
 local cfg = run.cfg
 local t_start = rz.clock()
@@ -41,10 +41,8 @@ assert(cfg.cold_examples <= 64, "cold start uses at most 64 examples")
 
 local env = rz.env(cfg.env)
 local tok = r1.tokenizer()
-local held_out = r1.held_out(env)
-local corpus_opts = {seed = cfg.seed, max_digits = 3, p_worked_think = cfg.p_worked_think}
-local c = corpus.new{seed = corpus_opts.seed, max_digits = corpus_opts.max_digits,
-                     p_worked_think = corpus_opts.p_worked_think, exclude = held_out}
+local c = r1.corpus(env, {seed = cfg.seed, p_worked_think = cfg.p_worked_think})
+local corpus_opts = c:options()
 
 local function base_model(name, dim, layers)
   return (r1.pretrain{path = string.format("%s/base_%s.ckpt", run.dir, name), tokenizer = tok, corpus = c,
@@ -69,18 +67,13 @@ local function rl(name, model, rewards)
 end
 
 -- Held-out metrics plus language mixing (share of non-ASCII letters in the reasoning) and
--- the hardest slice: items whose addition carries in every column.
-local function carries(prompt)
-  local a, b = prompt:match("(%d+)%+(%d+)")
-  local n, carry = 0, 0
-  a, b = tonumber(a), tonumber(b)
-  while a > 0 or b > 0 do
-    carry = (a % 10 + b % 10 + carry) >= 10 and 1 or 0
-    n = n + carry
-    a, b = a // 10, b // 10
-  end
+-- the hardest slice: the longest chains of the task.
+local function nterms(prompt)
+  local n = 1
+  for _ in prompt:gmatch("%+") do n = n + 1 end
   return n
 end
+local max_terms = tonumber(env:name():match("max_terms=(%d+)"))
 local function evaluate(model)
   local ev = r1.evaluate{model = model, env = env, items = cfg.eval_items, k = cfg.eval_k,
                          max_new = cfg.max_new, seed = cfg.seed}
@@ -88,7 +81,7 @@ local function evaluate(model)
   for i, text in ipairs(ev.completions) do
     local reasoning = text:match("^(.-)</think>") or text
     mix = mix + rz.language_mixing(reasoning)
-    if carries(env:item("test", i - 1).prompt) >= 3 then
+    if nterms(env:item("test", i - 1).prompt) >= max_terms then
       hard_n = hard_n + 1
       hard = hard + (ev.correct[i] and 1 or 0)
     end
@@ -115,9 +108,10 @@ local function worked_pairs(n, first)
   local ps, cs = {}, {}
   for i = 0, n - 1 do
     local it = env:item("train", first + i)
-    local a, b = it.prompt:match("(%d+)%+(%d+)")
+    local terms = {}
+    for t in it.prompt:gmatch("%d+") do terms[#terms + 1] = tonumber(t) end
     ps[#ps + 1] = it.prompt .. r1.template.suffix
-    cs[#cs + 1] = corpus.worked(tonumber(a), tonumber(b)) .. "</think> <answer>" .. it.answer .. "</answer>"
+    cs[#cs + 1] = corpus.worked(terms) .. "</think> <answer>" .. it.answer .. "</answer>"
   end
   return ps, cs
 end
@@ -234,8 +228,8 @@ r1.plots(run.dir, curves)
 local md = {
   "# Ablations\n",
   string.format("Task `%s`; %d held-out items; k = %d samples at temperature 1; %d RL steps per arm; " ..
-                "hardest slice: items that carry in all three columns.\n", env:name(), cfg.eval_items,
-                cfg.eval_k, cfg.steps),
+                "hardest slice: the chains with the most terms (%d).\n", env:name(), cfg.eval_items,
+                cfg.eval_k, cfg.steps, max_terms),
   string.format("| arm | what | pass@1 greedy | pass@1 sampled | maj@%d | hardest slice | format | language | mixing | length |",
                 cfg.eval_k),
   "|---|---|---|---|---|---|---|---|---|---|",

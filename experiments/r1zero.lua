@@ -10,23 +10,24 @@
 -- the same settings; RL resumes from last.ckpt. Outputs: results.json, results.md,
 -- metrics.jsonl (one line per RL step), accuracy.svg, length.svg, samples.md.
 local rz = require "rlzero"
-local corpus = require "rlzero.corpus"
 local r1 = require "rlzero.r1"
 
 local run = require("rlzero.run").open("r1zero", {
-  steps = 160,                 -- RL steps
+  steps = 150,                 -- RL steps
   seed = 1,
-  env = "arith(digits=3,min_digits=3,ops=add)",
+  -- sums of 4 to 6 numbers in 1..9: hard at once, easy step by step
+  env = "chain(min_terms=4,max_terms=6,max_term=9)",
   -- the base model and its pretraining
-  dim = 64, layers = 2, heads = 4, context = 96,
-  pretrain_steps = 800, pretrain_batch = 32, pretrain_lr = 4e-3,
-  p_worked_think = 0.15,       -- share of tagged arithmetic questions thought through in the corpus
+  dim = 64, layers = 2, heads = 4, context = 80,
+  pretrain_steps = 500, pretrain_batch = 96, pretrain_lr = 6e-3,
+  p_worked_think = 0.25,       -- share of tagged chain questions thought through in the corpus
   base = "",                   -- a base.ckpt to start from instead of the cached one
   -- RL
-  group = 8, prompts = 16, lr = 3e-4, temperature = 1.0, max_new = 80,
+  group = 8, prompts = 16, lr = 5e-4, temperature = 1.0, max_new = 64,
   w_accuracy = 1.0, w_format = 0.2,
   -- evaluation
-  eval_items = 200, eval_k = 8, eval_every = 20, curve_items = 100,
+  eval_items = 200, eval_k = 8, eval_every = 15, curve_items = 100,
+  probe_items = 64,            -- held-out items sampled 4 times each: how often the model works step by step
 }, ...)
 local cfg = run.cfg
 local t_start = rz.clock()
@@ -37,16 +38,15 @@ print(string.format("r1zero: %s, %d RL steps, %d threads, run directory %s", rz.
                     cfg.steps, rz.threads(), run.dir))
 
 -- 1. The base model: pretraining only, never the held-out problems.
-local corpus_opts = {seed = cfg.seed, max_digits = 3, p_worked_think = cfg.p_worked_think}
+local corpus_opts = {seed = cfg.seed, p_worked_think = cfg.p_worked_think}
 local base, pinfo
 if cfg.base ~= "" then
   base = rz.load(cfg.base)
   pinfo = {cached = true, seconds = 0}
 else
-  local c = corpus.new{seed = corpus_opts.seed, max_digits = corpus_opts.max_digits,
-                       p_worked_think = corpus_opts.p_worked_think, exclude = r1.held_out(env)}
+  local c = r1.corpus(env, corpus_opts)
   base, pinfo = r1.pretrain{path = run.dir .. "/base.ckpt", tokenizer = tok, corpus = c,
-                            corpus_opts = corpus_opts, dim = cfg.dim, layers = cfg.layers,
+                            corpus_opts = c:options(), dim = cfg.dim, layers = cfg.layers,
                             heads = cfg.heads, context = cfg.context, steps = cfg.pretrain_steps,
                             batch = cfg.pretrain_batch, lr = cfg.pretrain_lr, seed = cfg.seed,
                             fresh = cfg.fresh, name = "pretrain", log = run.dir .. "/pretrain.jsonl"}
@@ -65,6 +65,15 @@ print(string.format("base: pass@1 greedy %.3f, sampled %.3f, maj@%d %.3f, format
                     base_eval.pass1_greedy, base_eval.pass1_sampled, cfg.eval_k, base_eval.maj_k,
                     base_eval.format, base_eval.len_mean))
 
+local function probe(model)
+  local p = r1.probe{model = model, env = env, items = cfg.probe_items, n = 4, max_new = cfg.max_new,
+                     seed = cfg.seed}
+  print(string.format("  sampled: %.0f%% work step by step (right %.2f), the rest answer at once (right %.2f)",
+                      100 * p.worked, p.right_worked, p.right_direct))
+  return p
+end
+local base_probe = probe(base)
+
 -- 3. Pure RL from the base.
 local t_rl0 = rz.clock()
 local model = r1.rl{run = run, model = base, env = env, steps = cfg.steps, group = cfg.group,
@@ -79,6 +88,8 @@ local final_eval = evaluate(model)
 print(string.format("final: pass@1 greedy %.3f, sampled %.3f, maj@%d %.3f, format %.2f, length %.1f",
                     final_eval.pass1_greedy, final_eval.pass1_sampled, cfg.eval_k, final_eval.maj_k,
                     final_eval.format, final_eval.len_mean))
+
+local final_probe = probe(model)
 
 local lines = r1.read_metrics(run.dir)
 local len_start, len_end = r1.length_start_end(lines, cfg.steps)
@@ -101,6 +112,10 @@ local md = {
   string.format("Mean response length during RL: %.1f tokens over the first 10%% of steps, %.1f over the last 10%% (x%.2f).",
                 len_start, len_end, len_end / len_start),
   "",
+  string.format("Sampled completions that work step by step: %.0f%% of the base model's (right %.2f; " ..
+                "those answering at once right %.2f), %.0f%% after RL.", 100 * base_probe.worked,
+                base_probe.right_worked, base_probe.right_direct, 100 * final_probe.worked),
+  "",
   "Plots: accuracy.svg, length.svg. Completions: samples.md.",
 }
 rz.write_file(run.dir .. "/results.md", table.concat(md, "\n") .. "\n")
@@ -120,6 +135,10 @@ run:results{
   format_final = final_eval.format,
   eval_len_base = base_eval.len_mean,
   eval_len_final = final_eval.len_mean,
+  worked_base = base_probe.worked,
+  worked_final = final_probe.worked,
+  right_worked_base = base_probe.right_worked,
+  right_direct_base = base_probe.right_direct,
   len_start = len_start,
   len_end = len_end,
   len_ratio = len_end / len_start,

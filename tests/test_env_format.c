@@ -111,9 +111,9 @@ static void test_registry(void)
 {
     const char *names[16];
     int n = rz_envs_list(names, 16);
-    CHECK(n == 6);
-    const char *want[] = {"arith", "countdown", "linear", "rpn_eval", "rpn_write", "reverse"};
-    for (int i = 0; i < 6 && i < n; i++) {
+    CHECK(n == 7);
+    const char *want[] = {"arith", "countdown", "linear", "rpn_eval", "rpn_write", "reverse", "chain"};
+    for (int i = 0; i < 7 && i < n; i++) {
         CHECKF(strcmp(names[i], want[i]) == 0, "%s", names[i]);
         const char *d = rz_env_describe(names[i]);
         CHECK(d && strncmp(d, names[i], strlen(names[i])) == 0 && !strchr(d, '\n'));
@@ -126,7 +126,7 @@ static void test_registry(void)
         rz_env_free(e);
         rz_env_free(again);
     }
-    CHECK(rz_envs_list(NULL, 0) == 6);
+    CHECK(rz_envs_list(NULL, 0) == 7);
     CHECK(rz_env_describe("nope") == NULL && rz_env_describe(NULL) == NULL);
 
     rz_env *e = env_open("arith");

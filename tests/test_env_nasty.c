@@ -7,7 +7,7 @@
 
 static const char *const SPECS[] = {
     "arith", "countdown", "countdown(numbers=6)", "linear", "rpn_eval(loops=1)",
-    "rpn_write(max_tokens=64)", "reverse",
+    "rpn_write(max_tokens=64)", "reverse", "chain",
 };
 #define NSPECS (sizeof SPECS / sizeof *SPECS)
 

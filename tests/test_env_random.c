@@ -6,7 +6,7 @@
 static const char *const SPECS[] = {
     "arith", "arith(digits=1,test_size=50)", "countdown", "countdown(numbers=6,max_number=100)",
     "linear", "linear(fractions=0,both_sides=0)", "rpn_eval(loops=1)", "rpn_write",
-    "reverse", "reverse(min_len=2,max_len=2,test_size=10)",
+    "reverse", "reverse(min_len=2,max_len=2,test_size=10)", "chain", "chain(min_terms=2,max_terms=3)",
 };
 
 /* A random completion: a concatenation of tags, the right answer, near-misses, junk. */

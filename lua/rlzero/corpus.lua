@@ -1,61 +1,67 @@
 -- rlzero.corpus: the synthetic "math text" a base model is pretrained on by next-token
--- prediction before any RL (experiments/r1zero.lua, experiments/ablation.lua).
+-- prediction before any RL (experiments/r1zero.lua, experiments/ablation.lua), for the
+-- `chain` task (sums of chains of small numbers, "3+4+2+5=" -> "14").
 --
 --   local corpus = require "rlzero.corpus"
---   local c = corpus.new{seed = 1, max_digits = 3, exclude = {["173+288"] = true}}
---   c:batch(step, n)          -- n documents; a pure function of (seed, step)
---   corpus.worked(457, 386)   -- "457+386 7+6+0=13,3 45+38 5+8+1=14,43 4+3 4+3+1=8,843"
+--   local c = corpus.new{seed = 1, exclude = {["3+4+2+5"] = true}}
+--   c:batch(step, n)             -- n texts; a pure function of (seed, step)
+--   corpus.worked{3, 4, 2, 5}    -- "7+2+5=9+5=14"
 --
 -- What it holds, like the web text a real base model saw:
---   direct   "457+386=843", "457 plus 386 is 843": answers without work (the bulk);
---   worked   "457+386 by columns 457+386 7+6+0=13,3 ... so 457+386=843": column additions
---            written out right to left (see M.worked);
---   tagged   questions in other words ("what is 457 plus 386?") followed by
---            <think>...</think> <answer>...</answer>, usually a short thought
---            ("easy"), sometimes (p_worked_think) the columns;
+--   facts    "14+8=22", "3+4+2=9": two-term sums (the steps of a worked chain) and short
+--            chains answered directly;
+--   worked   "3+4+2+5=7+2+5=9+5=14", "add 3+4+2+5 in steps: 7+2+5=9+5=14, so it is 14":
+--            chains summed one step at a time, in a few formats (see M.worked);
+--   tagged   questions in other words ("what is 3+4+2+5?") followed by
+--            <think>...</think> <answer>...</answer>: usually a short thought ("easy")
+--            and the answer, sometimes (p_worked_think) the worked steps;
 --   prose    small stories with numbers, and tagged prose questions.
--- What it never holds: a held-out test problem (the caller passes them as `exclude`, in
--- both orders), and the RL template ("A+B= <think>") followed by anything.
+-- What it never holds: a held-out test problem, as a chain or as a step of a worked chain
+-- (the caller passes them as `exclude`, without the "="), and the RL template
+-- ("3+4+2+5= <think>") followed by anything.
 local M = {}
 
 -- The tokenizer every model here uses: characters plus the four tags.
 M.alphabet = "0123456789+-*/=().,?: abcdefghijklmnopqrstuvwxyz"
 M.specials = {"<think>", "</think>", "<answer>", "</answer>"}
 
--- The column-by-column work for a + b (a, b >= 0), a scratchpad a small model can follow:
--- before each column the numbers left to add are written out (zero-padded to one width),
--- so the column's digits are always the ones just written; then "x+y+carry=sum,partial"
--- where partial is the answer's digits so far.
---   worked(173, 288) = "173+288 3+8+0=11,1 17+28 7+8+1=16,61 1+2 1+2+1=4,461"
-function M.worked(a, b)
-  local sa, sb = tostring(a), tostring(b)
-  local n = math.max(#sa, #sb)
-  sa, sb = string.rep("0", n - #sa) .. sa, string.rep("0", n - #sb) .. sb
-  local carry, partial, steps = 0, "", {}
-  for i = n, 1, -1 do
-    local x, y = tonumber(sa:sub(i, i)), tonumber(sb:sub(i, i))
-    local s = x + y + carry
-    -- the last column writes its whole sum, so its partial is the answer
-    partial = (i == 1 and tostring(s) or tostring(s % 10)) .. partial
-    steps[#steps + 1] = string.format("%s+%s %d+%d+%d=%d,%s", sa:sub(1, i), sb:sub(1, i), x, y, carry, s, partial)
-    carry = s // 10
+-- The chain of terms as text: {3, 4, 2} -> "3+4+2".
+function M.chain(terms) return table.concat(terms, "+") end
+
+-- The step-by-step sum of a chain, a scratchpad a small model can follow: each step adds
+-- the first two numbers and copies the rest, so the step's inputs are always the text
+-- just written and each step is one two-term fact.
+-- The steps are joined by "=", the way people write it out: "3+4+2+5=7+2+5=9+5=14".
+--   worked{3, 4, 2, 5} = "7+2+5=9+5=14"
+function M.worked(terms)
+  local t = {table.unpack(terms)}
+  local steps = {}
+  while #t > 1 do
+    local s = t[1] + t[2]
+    table.remove(t, 1)
+    t[1] = s
+    steps[#steps + 1] = M.chain(t)
   end
-  return table.concat(steps, " ")
+  return table.concat(steps, "=")
 end
+
+M.version = 3 -- bumped whenever the documents change, so cached base models are redone
 
 local Corpus = {}
 Corpus.__index = Corpus
 
 local DEFAULTS = {
   seed = 1,
-  max_digits = 3,        -- operands have 1..max_digits digits
-  exclude = nil,         -- set of "a+b" strings never to write (held-out items)
-  p_direct = 0.30,       -- shares of the document kinds
-  p_worked = 0.30,
-  p_tagged = 0.35,
-  p_prose = 0.05,
-  p_worked_think = 0.15, -- of tagged arithmetic questions, the share thought through
-  max_chars = 92,        -- documents are packed up to this many characters
+  max_term = 9,          -- terms are 1..max_term
+  min_terms = 4,         -- chains of the task's length: min_terms..max_terms terms
+  max_terms = 6,
+  exclude = nil,         -- set of chains ("3+4+2+5") never to write, not even as a step
+  p_facts = 0.25,        -- shares of the document kinds
+  p_worked = 0.35,
+  p_tagged = 0.36,
+  p_prose = 0.04,
+  p_worked_think = 0.25, -- of tagged chain questions, the share thought through
+  max_chars = 78,        -- documents are packed up to this many characters
 }
 
 function M.new(opts)
@@ -69,47 +75,80 @@ function M.new(opts)
   return self
 end
 
+-- The settings (everything but exclude) and the corpus version: what a cached base model
+-- was trained on.
+function Corpus:options()
+  local o = {version = M.version}
+  for k in pairs(DEFAULTS) do if k ~= "exclude" then o[k] = self[k] end end
+  return o
+end
+
 local function pick(t) return t[math.random(1, #t)] end
 
--- Operands with a uniformly drawn digit count each, never a held-out pair.
-function Corpus:operands()
-  while true do
-    local function num()
-      -- half of the operands have the most digits, where the columns matter most
-      local d = (self.max_digits == 1 or math.random() < 0.5) and self.max_digits
-                or math.random(1, self.max_digits - 1)
-      return d == 1 and math.random(0, 9) or math.random(10 ^ (d - 1), 10 ^ d - 1)
-    end
-    local a, b = num(), num()
-    if not self.exclude[a .. "+" .. b] and not self.exclude[b .. "+" .. a] then return a, b end
+-- Whether the chain or any step of its worked sum is excluded.
+function Corpus:excluded(terms)
+  if self.exclude[M.chain(terms)] then return true end
+  for step in M.worked(terms):gmatch("[^=]+") do
+    if self.exclude[step] then return true end
   end
+  return false
+end
+
+-- A chain of n terms (n drawn from lo..hi), never an excluded one.
+function Corpus:terms(lo, hi)
+  while true do
+    local n = math.random(lo, hi)
+    local t = {}
+    for i = 1, n do t[i] = math.random(1, self.max_term) end
+    if not self:excluded(t) then return t end
+  end
+end
+
+-- A chain of the task's length, or a little shorter.
+function Corpus:task_terms()
+  return self:terms(math.max(2, self.min_terms - 1), self.max_terms)
 end
 
 local SHORT_THOUGHTS = {"easy", "i know this", "simple", "quick sum", "known", "ok", "sure"}
 local NOUNS = {"apples", "boats", "birds", "coins", "books", "cats", "stones", "cars", "trees"}
 local NAMES = {"tom", "ann", "sam", "eva", "max", "lia", "ben", "zoe"}
 
-function Corpus:direct()
-  local a, b = self:operands()
-  local forms = {
-    "%d+%d=%d", "%d+%d=%d", "%d+%d=%d", "we know that %d+%d=%d", "%d plus %d is %d",
-  }
-  return string.format(pick(forms), a, b, a + b)
+-- Two-term facts (a running sum plus a term: the steps of every worked chain) and short
+-- chains, answered directly.
+function Corpus:facts()
+  local parts = {}
+  for _ = 1, 3 do
+    local t
+    if math.random() < 0.7 then
+      t = {math.random(1, self.max_term * (self.max_terms - 1)), math.random(1, self.max_term)}
+    else
+      t = self:terms(2, 3)
+    end
+    local s = 0
+    for _, x in ipairs(t) do s = s + x end
+    parts[#parts + 1] = string.format(pick{"%s=%d", "%s=%d", "%s is %d"}, M.chain(t), s)
+  end
+  return table.concat(parts, pick{", ", " and ", ". "})
 end
 
 function Corpus:worked_doc()
-  local a, b = self:operands()
-  local head = "%d+%d by columns "
-  return string.format(head, a, b) .. M.worked(a, b) .. string.format(" so %d+%d=%d", a, b, a + b)
+  local t = self:task_terms()
+  local c, w = M.chain(t), M.worked(t)
+  local s = tonumber(w:match("(%d+)$"))
+  if math.random() < 0.5 then return c .. "=" .. w end
+  local forms = {"add %s in steps: %s, so it is %d", "to sum %s: %s. the sum is %d",
+                 "%s one at a time %s so the sum is %d"}
+  return string.format(pick(forms), c, w, s)
 end
 
-function Corpus:tagged_arith()
-  local a, b = self:operands()
-  local q = string.format(pick{"what is %d plus %d?", "find %d+%d.", "%d+%d?", "%d+%d?"}, a, b)
-  local think
-  if math.random() < self.p_worked_think then think = M.worked(a, b)
-  else think = pick(SHORT_THOUGHTS) end
-  return string.format("%s <think>%s</think> <answer>%d</answer>", q, think, a + b)
+function Corpus:tagged_chain()
+  local t = self:task_terms()
+  local c = M.chain(t)
+  local q = string.format(pick{"what is %s?", "find %s.", "sum %s.", "%s?", "add %s."}, c)
+  local w = M.worked(t)
+  local s = tonumber(w:match("(%d+)$"))
+  local think = math.random() < self.p_worked_think and w or pick(SHORT_THOUGHTS)
+  return string.format("%s <think>%s</think> <answer>%d</answer>", q, think, s)
 end
 
 function Corpus:prose()
@@ -137,11 +176,11 @@ end
 -- model learns that "</answer>" is followed by the end of text).
 function Corpus:document()
   local r = math.random()
-  if r < self.p_direct then return self:direct(), false end
-  r = r - self.p_direct
+  if r < self.p_facts then return self:facts(), false end
+  r = r - self.p_facts
   if r < self.p_worked then return self:worked_doc(), false end
   r = r - self.p_worked
-  if r < self.p_tagged then return self:tagged_arith(), true end
+  if r < self.p_tagged then return self:tagged_chain(), true end
   if math.random() < 0.3 then return self:prose_tagged(), true end
   return self:prose(), false
 end

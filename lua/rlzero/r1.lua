@@ -39,6 +39,19 @@ function M.held_out(env)
   return set
 end
 
+-- The pretraining corpus for a chain env: chains of its lengths and terms, never one of
+-- its held-out items. opts: other corpus options (seed, p_worked_think, ...).
+function M.corpus(env, opts)
+  local name = env:name()
+  assert(name:match("^chain%("), "r1.corpus: the corpus is written for the chain task, not " .. name)
+  local o = {exclude = M.held_out(env)}
+  for k, v in pairs(opts or {}) do o[k] = v end
+  for _, k in ipairs{"min_terms", "max_terms", "max_term"} do
+    o[k] = tonumber(name:match("[(,]" .. k .. "=(%d+)"))
+  end
+  return corpus.new(o)
+end
+
 local function append_line(path, s)
   local f = assert(io.open(path, "a"))
   f:write(s, "\n")
@@ -96,7 +109,13 @@ function M.pretrain(o)
       append_line(o.log, rz.json{step = step, loss = l, loss_ema = loss, grad_norm = gn, tokens = ntok})
     end
     progress_line(o.name or "pretrain", step, o.steps, string.format("loss %.3f", loss), t0)
-    if step % 200 == 0 and step < o.steps then model:save(partial, {extra = key}) end
+    local stop = rz.interrupted() -- Ctrl-C / SIGTERM: keep the partial model, resume later
+    if stop or (step % 200 == 0 and step < o.steps) then model:save(partial, {extra = key}) end
+    if stop then
+      io.stderr:write(string.format("[%s] %s at step %d: %s written; re-run the same command to resume\n",
+                                    o.name or "pretrain", stop, step, partial))
+      os.exit(stop == "SIGINT" and 130 or stop == "SIGTERM" and 143 or 3, true)
+    end
   end
   model:save(o.path, {extra = key})
   os.remove(partial)
@@ -139,6 +158,35 @@ function M.evaluate(o)
                      first = o.first or 0}
 end
 
+-- Whether a completion's reasoning holds a worked step ("7+2+5=9+5", "12+4=16").
+function M.is_worked(text)
+  local reasoning = text:match("^(.-)</think>") or text
+  return reasoning:match("%d+%+%d+[+=]") ~= nil
+end
+
+-- Sampled completions with the template on the first `items` held-out items: the share
+-- that work step by step, the accuracy of those and of the others. RL can only amplify
+-- worked reasoning the base model already samples sometimes.
+-- -> {worked =, right =, right_worked =, right_direct =, n =}
+function M.probe(o)
+  check_fields(o, {"model", "env", "items", "n", "max_new", "seed"}, "r1.probe")
+  local prompts, items = {}, {}
+  for i = 0, o.items - 1 do
+    items[#items + 1] = o.env:item("test", i)
+    prompts[#prompts + 1] = M.template.prefix .. items[#items].prompt .. M.template.suffix
+  end
+  local outs = o.model:generate{prompts = prompts, n = o.n, max_new = o.max_new, temperature = 1.0,
+                                seed = (o.seed or 1) + 101}
+  local c = {w = 0, d = 0, rw = 0, rd = 0}
+  for _, out in ipairs(outs) do
+    local acc = o.env:grade(items[out.prompt], out.text).accuracy
+    if M.is_worked(out.text) then c.w, c.rw = c.w + 1, c.rw + acc else c.d, c.rd = c.d + 1, c.rd + acc end
+  end
+  local n = c.w + c.d
+  return {n = n, worked = c.w / n, right = (c.rw + c.rd) / n,
+          right_worked = c.w > 0 and c.rw / c.w or 0, right_direct = c.d > 0 and c.rd / c.d or 0}
+end
+
 -- Mean of field `key` over metrics lines with step in [lo, hi].
 local function mean_over(lines, key, lo, hi)
   local s, n = 0, 0
@@ -177,14 +225,12 @@ function M.rl(o)
                    "rewards", "reward_fn", "seed", "eval_every", "eval_items", "ckpt_every", "name",
                    "target", "stop_at_target"}, "r1.rl")
   local run, model = o.run, o.model
-  local state
-  local ck = run:checkpoint()
-  if ck then
-    local info
-    model, info = rz.load(ck)
-    state = rz.json_decode(info.extra)
-    run:truncate_metrics(state.steps)
-    print(string.format("%s: resuming RL at step %d", o.name or run.name, state.steps))
+  -- the resumable-loop pattern of rlzero.run: resume, save every ckpt_every steps, and
+  -- on Ctrl-C / SIGTERM save then stop (re-running the same command resumes)
+  local resumed, _, state = run:resume()
+  if resumed then
+    model = resumed
+    print(string.format("%s: resuming RL at step %d", o.name or run.name, state.trainer.steps))
   end
   local trainer = rz.grpo{
     policy = model, env = o.env, group = o.group, prompts = o.prompts, template = M.template,
@@ -192,7 +238,7 @@ function M.rl(o)
     eps_high = 0.28, lr = o.lr, warmup = 5, temperature = o.temperature, max_new = o.max_new,
     grad_clip = 1.0, seed = o.seed,
   }
-  if state then trainer:set_state(state) end
+  if resumed then trainer:set_state(state.trainer) end
   local done = trainer:state().steps
   local mid = math.max(1, o.steps // 2)
   local keep = {[1] = "start", [mid] = "middle", [o.steps] = "end"}
@@ -215,12 +261,14 @@ function M.rl(o)
       rz.write_file(string.format("%s/samples_step%d.json", run.dir, step),
                     rz.json({step = step, phase = keep[step], samples = pick}, {pretty = true}) .. "\n")
     end
-    if step % o.ckpt_every == 0 or step == o.steps then
-      model:save(run:checkpoint_path(), {extra = rz.json(trainer:state())})
+    local stop = run:should_stop(step)
+    local reached = o.stop_at_target and m.eval_pass1 and m.eval_pass1 >= o.target
+    if stop or reached or step % o.ckpt_every == 0 or step == o.steps then
+      run:save(model, step, {trainer = trainer:state()})
     end
-    if o.stop_at_target and m.eval_pass1 and m.eval_pass1 >= o.target then
+    if stop then run:stop(step) end
+    if reached then
       print(string.format("%s: reached held-out pass@1 %.3f at step %d", o.name or run.name, m.eval_pass1, step))
-      model:save(run:checkpoint_path(), {extra = rz.json(trainer:state())})
       break
     end
   end
