@@ -21,21 +21,10 @@ local trainer = rz.selfplay{game = game, hidden = cfg.hidden, layers = cfg.layer
                             opening_max = cfg.opening_max, first_plies = cfg.first_plies,
                             lr = cfg.lr, entropy_coef = cfg.entropy_coef, mu = cfg.mu,
                             minibatches = cfg.minibatches, holdout = cfg.holdout, seed = cfg.seed}
-local start = 0
-local ck = run:checkpoint()
-if ck then
-  start = trainer:load(ck)
-  run:truncate_metrics(start)
-  print(string.format("resuming %s at step %d", ck, start))
-end
-local t0 = rz.clock()
-for step = start + 1, cfg.steps do
-  local m = trainer:step()
-  run:log(step, m)
-  run:progress(step, cfg.steps, string.format("len %.1f entropy %.2f", m.length_mean, m.entropy))
-  if step % cfg.log_every == 0 or step == cfg.steps then trainer:save(run:checkpoint_path()) end
-end
-local train_seconds = rz.clock() - t0
+local train_seconds, start = require("rlzero.selfplay").train(run, trainer, {
+  status = function(m) return string.format("len %.1f entropy %.2f", m.length_mean, m.entropy) end,
+  snapshots = 0,
+})
 
 local agent = trainer:agent()
 agent:save(run.dir .. "/final.ckpt")

@@ -17,25 +17,12 @@ local trainer = rz.selfplay{game = game, hidden = cfg.hidden, layers = cfg.layer
                             positions = cfg.positions, group = cfg.group,
                             opening_max = cfg.opening_max, temperature = cfg.temperature,
                             lr = cfg.lr, entropy_coef = cfg.entropy_coef, seed = cfg.seed}
-local start = 0
-local ck = run:checkpoint()
-if ck then
-  start = trainer:load(ck)
-  run:truncate_metrics(start)
-  print(string.format("resuming %s at step %d", ck, start))
-end
-
--- snapshots for the Elo table, at evenly spaced steps
-local every_snap = math.max(1, cfg.steps // cfg.snapshots)
-local t0 = rz.clock()
-for step = start + 1, cfg.steps do
-  local m = trainer:step()
-  run:log(step, m)
-  run:progress(step, cfg.steps, string.format("win0 %.2f draw %.2f entropy %.2f", m.win0, m.draw, m.entropy))
-  if step % cfg.log_every == 0 or step == cfg.steps then trainer:save(run:checkpoint_path()) end
-  if step % every_snap == 0 then trainer:agent():save(string.format("%s/step%d.ckpt", run.dir, step)) end
-end
-local train_seconds = rz.clock() - t0
+local selfplay = require "rlzero.selfplay"
+local every_snap = selfplay.snapshot_every(cfg.steps, cfg.snapshots)
+local train_seconds, start = selfplay.train(run, trainer, {
+  status = function(m) return string.format("win0 %.2f draw %.2f entropy %.2f", m.win0, m.draw, m.entropy) end,
+  snapshots = cfg.snapshots,
+})
 
 local agent = trainer:agent()
 agent:save(run.dir .. "/final.ckpt")
