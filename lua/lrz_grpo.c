@@ -356,14 +356,21 @@ static int grpo_step(lua_State *L)
         ngroups += P;
         int n = rz_grpo_pending(t);
         if (n > cap) {
-            /* scratch buffers, anchored in the scratch table so a Lua error frees them */
+            /* scratch buffers, anchored in the scratch table so a Lua error frees them; the
+             * rewards of earlier rounds move along */
+            float *r2 = lua_newuserdatauv(L, (size_t)n * sizeof(float), 0);
+            double *c2 = lua_newuserdatauv(L, (size_t)n * 3 * sizeof(double), 0);
+            if (first > 0) {
+                memcpy(r2, rewards, (size_t)first * sizeof(float));
+                memcpy(c2, comp, (size_t)first * 3 * sizeof(double));
+            }
+            rewards = r2;
+            comp = c2;
             cap = n;
-            rewards = lua_newuserdatauv(L, (size_t)cap * sizeof(float), 0);
-            lua_rawseti(L, scratch_idx, 1);
-            comp = lua_newuserdatauv(L, (size_t)cap * 3 * sizeof(double), 0);
             lua_rawseti(L, scratch_idx, 2);
+            lua_rawseti(L, scratch_idx, 1);
         }
-        /* grade every pending completion in parallel: graders are pure and reentrant */
+        /* grade this round's completions in parallel: graders are pure and reentrant */
         const int G = n / ngroups;
         rz_item *its = lua_newuserdatauv(L, (size_t)ngroups * sizeof *its, 0);
         for (int gi = 0; gi < ngroups; gi++) {
@@ -372,9 +379,8 @@ static int grpo_step(lua_State *L)
             lua_pop(L, 1); /* the strings stay alive in the item tables */
         }
         int nw = h->nweights;
-        fn_sum = 0;
 #pragma omp parallel for schedule(dynamic, 4)
-        for (int i = 0; i < n; i++) {
+        for (int i = first; i < n; i++) {
             const char *text = rz_grpo_completion_text(t, i);
             rz_rewards r;
             rz_env_grade(h->env, &its[i / G], text ? text : "", text ? strlen(text) : 0, &r);
@@ -390,8 +396,8 @@ static int grpo_step(lua_State *L)
         }
         lua_pop(L, 1); /* its */
         if (h->reward_fn_ref > 0) {
-            /* the extra reward, in order, outside any parallel region */
-            for (int i = 0; i < n; i++) {
+            /* the extra reward, once per completion, in order, outside any parallel region */
+            for (int i = first; i < n; i++) {
                 lua_rawgeti(L, LUA_REGISTRYINDEX, h->reward_fn_ref);
                 lua_rawgeti(L, items_idx, i / G + 1);
                 const char *text = rz_grpo_completion_text(t, i);

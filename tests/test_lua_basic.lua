@@ -39,6 +39,23 @@ for v = 1, tok:size() do T.eq(a[1][4][v], b[1][4][v], "logit " .. v) end
 T.eq(m2:tokenizer():decode(ids), "<think>ab1</think>", "tokenizer restored")
 os.remove(path)
 
+-- dynamic sampling: every completion is graded and passed to reward_fn exactly once,
+-- however many resampling rounds the step takes
+do
+  local rtok = rz.tokenizer.chars{alphabet = "0123456789 abcdefghijklmnopqrstuvwxyz",
+                                  specials = {"<think>", "</think>", "<answer>", "</answer>"}}
+  local pm = rz.transformer{tokenizer = rtok, dim = 16, layers = 1, heads = 2, context = 32, seed = 2}
+  local calls, seen = 0, {}
+  local tr = rz.grpo{policy = pm, env = rz.env("reverse(min_len=2,max_len=3)"), group = 2,
+                     prompts = 2, max_new = 6, dynamic_sampling = true, max_resample = 2,
+                     reward_fn = function(item, text) calls = calls + 1; seen[#seen + 1] = text; return 0 end}
+  local m = tr:step()
+  T.eq(m.completions, 12, "three rounds of 2 prompts x 2 samples (no group informative)")
+  T.eq(calls, m.completions, "reward_fn called once per completion")
+  T.eq(#tr:samples(), m.completions, "samples cover every round")
+  T.eq(tr:samples()[1].completion, seen[1], "first round's sample kept its place")
+end
+
 -- config overrides
 local c = rz.config({steps = 10, lr = 0.5, name = "x", fresh = false}, {steps = "20", fresh = "true"})
 T.eq(c.steps, 20); T.eq(math.type(c.steps), "integer"); T.eq(c.fresh, true); T.eq(c.lr, 0.5)
