@@ -546,6 +546,53 @@ static int grpo_set_state(lua_State *L)
     return 0;
 }
 
+/* trainer:save_reference(path) / trainer:load_reference(path): the KL reference (beta > 0)
+ * as a transformer checkpoint without optimizer moments, so that a resumed run measures KL
+ * against the reference the interrupted run had, not against its resumed policy. */
+static rz_transformer *grpo_ref(lua_State *L, lrz_grpo *h, const char *what)
+{
+    rz_transformer *ref = rz_grpo_reference(h->t);
+    if (!ref) luaL_error(L, "%s: the trainer has no reference model (beta = 0)", what);
+    return ref;
+}
+
+static int grpo_save_reference(lua_State *L)
+{
+    lrz_grpo *h = grpo_check(L, 1);
+    const char *path = luaL_checkstring(L, 2);
+    rz_transformer *ref = grpo_ref(L, h, "trainer:save_reference");
+    rz_checkpoint ck;
+    memset(&ck, 0, sizeof ck);
+    strcpy(ck.kind, "transformer");
+    ck.transformer = *rz_transformer_cfg(ref);
+    ck.params = rz_transformer_params(ref);
+    ck.step = rz_grpo_steps(h->t);
+    rz_rng_seed(&ck.rng, 0);
+    rz_error err = {0};
+    if (rz_checkpoint_save(path, &ck, &err) != RZ_OK) return lrz_fail(L, "trainer:save_reference", &err);
+    return 0;
+}
+
+static int grpo_load_reference(lua_State *L)
+{
+    lrz_grpo *h = grpo_check(L, 1);
+    const char *path = luaL_checkstring(L, 2);
+    rz_transformer *ref = grpo_ref(L, h, "trainer:load_reference");
+    rz_checkpoint ck;
+    memset(&ck, 0, sizeof ck);
+    rz_error err = {0};
+    if (rz_checkpoint_load(path, &ck, &err) != RZ_OK) return lrz_fail(L, "trainer:load_reference", &err);
+    int rc = RZ_OK;
+    if (strcmp(ck.kind, "transformer") != 0 ||
+        memcmp(&ck.transformer, rz_transformer_cfg(ref), sizeof ck.transformer) != 0)
+        rc = rz_error_set(&err, RZ_ERR_ARG, "'%s' is not a reference for this trainer's policy "
+                          "(a %s of another shape)", path, ck.kind);
+    if (rc == RZ_OK) rc = rz_params_copy_from(rz_transformer_params(ref), ck.params, 0, &err);
+    rz_checkpoint_release(&ck);
+    if (rc != RZ_OK) return lrz_fail(L, "trainer:load_reference", &err);
+    return 0;
+}
+
 static int grpo_tostring(lua_State *L)
 {
     lrz_grpo *h = luaL_checkudata(L, 1, LRZ_GRPO);
@@ -618,6 +665,8 @@ void lrz_open_grpo(lua_State *L)
 {
     static const luaL_Reg methods[] = {{"step", grpo_step},           {"samples", grpo_samples},
                                        {"state", grpo_state},         {"set_state", grpo_set_state},
+                                       {"save_reference", grpo_save_reference},
+                                       {"load_reference", grpo_load_reference},
                                        {"close", grpo_gc},            {NULL, NULL}};
     static const luaL_Reg meta[] = {{"__gc", grpo_gc}, {"__close", grpo_gc}, {"__tostring", grpo_tostring},
                                     {NULL, NULL}};

@@ -2,7 +2,8 @@
 # test_episodes_cli.sh: a tiny GRPO run (tests/make_run.lua, beta = 0) logs its episodes;
 # stopped after step 2 and resumed it equals an uninterrupted run bit for bit (checkpoint,
 # episode log, metrics); `rlzero episodes` prints the log readably and as JSON lines and
-# refuses a truncated log with a clear message.
+# refuses a truncated log with a clear message. With beta > 0 the KL reference is saved
+# with each checkpoint and a twice-interrupted run still equals the uninterrupted one.
 . "${srcdir:-.}/tests/run_common.sh"
 RUN="$srcdir/tests/make_run.lua"
 # timing fields of the GRPO metrics differ between any two runs
@@ -22,6 +23,28 @@ untimed_grpo "$WORK/a/metrics.jsonl" > "$WORK/ma"
 untimed_grpo "$WORK/b/metrics.jsonl" > "$WORK/mb"
 cmp -s "$WORK/ma" "$WORK/mb"
 ok $? "GRPO resume: identical metrics"
+
+# beta > 0 (and a language reward, so that rewards differ and the policy moves): stopped at step 2 (the reference is still the initial policy) and at step 4
+# (the reference is the policy after update 3, ref_reset = 3), resumed each time
+KL="steps=5 beta=0.2 ref_reset=3 w_language=1"
+"$RLZERO" "$RUN" out="$WORK/k" $KL > "$WORK/k.out" 2>&1
+ok $? "GRPO run with beta > 0"
+RLZERO_STOP_AT_STEP=2 "$RLZERO" "$RUN" out="$WORK/kr" $KL > "$WORK/kr1.out" 2>&1
+ok $(($? != 3)) "beta > 0: stopped after step 2"
+RLZERO_STOP_AT_STEP=4 "$RLZERO" "$RUN" out="$WORK/kr" $KL > "$WORK/kr2.out" 2>&1
+ok $(($? != 3)) "beta > 0: resumed, stopped after step 4"
+"$RLZERO" "$RUN" out="$WORK/kr" $KL > "$WORK/kr3.out" 2>&1
+ok $? "beta > 0: resumed to the end"
+cmp -s "$WORK/k/last.ckpt" "$WORK/kr/last.ckpt"
+ok $? "beta > 0 resume: identical checkpoint"
+cmp -s "$WORK/k/ref-5.ckpt" "$WORK/kr/ref-5.ckpt"
+ok $? "beta > 0 resume: identical reference"
+untimed_grpo "$WORK/k/metrics.jsonl" > "$WORK/mk"
+untimed_grpo "$WORK/kr/metrics.jsonl" > "$WORK/mkr"
+cmp -s "$WORK/mk" "$WORK/mkr"
+ok $? "beta > 0 resume: identical metrics (KL included)"
+refs=$(cd "$WORK/kr" && ls ref-*.ckpt | tr '\n' ' ')
+ok $([ "$refs" = "ref-5.ckpt " ]; echo $?) "only the last checkpoint's reference is kept (got: $refs)"
 
 "$RLZERO" episodes "$WORK/a" > "$WORK/all.txt"
 ok $? "episodes prints"

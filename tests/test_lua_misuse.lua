@@ -19,6 +19,11 @@ local kv_model = rz.transformer{tokenizer = tok, dim = 512, layers = 1, heads = 
 local many = {}
 for i = 1, 4096 do many[i] = "ab" end
 
+-- a checkpoint of another shape, for trainer:load_reference
+local other_ckpt = os.tmpname()
+rz.transformer{tokenizer = tok, dim = 16, layers = 1, heads = 2, context = 8}:save(other_ckpt)
+local function kl_trainer() return rz.grpo{policy = m, env = env, beta = 0.1, max_new = 4} end
+
 local cases = {
   -- config tables
   {function() rz.transformer{vocab = 5, dimm = 8} end, "unknown field 'dimm'"},
@@ -98,6 +103,10 @@ local cases = {
   {function() rz.grpo{policy = m, env = env, reward_fn = 3} end, "'reward_fn' must be a function"},
   {function() rz.grpo{policy = m, env = env, beta = 0 / 0} end, "field 'beta' is NaN"},
   {function() rz.grpo{policy = m, env = env, groop = 8} end, "unknown field 'groop'"},
+  {function() rz.grpo{policy = m, env = env, max_new = 4}:save_reference(other_ckpt) end,
+   "trainer:save_reference: the trainer has no reference model (beta = 0)"},
+  {function() kl_trainer():load_reference(other_ckpt .. ".missing") end, ".missing"},
+  {function() kl_trainer():load_reference(other_ckpt) end, "is not a reference for this trainer's policy"},
   {function() rz.evaluate{model = m} end, "field 'env' is required"},
   {function() rz.evaluate{model = m, env = env, items = 0} end, "field 'items' = 0"},
   {function() rz.evaluate{model = m, env = env, items = 10000} end, "past the test split"},
@@ -113,4 +122,5 @@ for i, c in ipairs(cases) do T.raises(c[1], c[2], "case " .. i) end
 -- the process is still healthy afterwards
 T.eq(m:forward{{1, 2}}:shape()[3], tok:size(), "model usable after the misuse table")
 collectgarbage()
+os.remove(other_ckpt)
 T.done()

@@ -223,7 +223,7 @@ end
 function M.rl(o)
   check_fields(o, {"run", "model", "env", "steps", "group", "prompts", "lr", "temperature", "max_new",
                    "rewards", "reward_fn", "seed", "eval_every", "eval_items", "ckpt_every", "name",
-                   "target", "stop_at_target"}, "r1.rl")
+                   "target", "stop_at_target", "beta"}, "r1.rl")
   local run, model = o.run, o.model
   -- the resumable-loop pattern of rlzero.run: resume, save every ckpt_every steps, and
   -- on Ctrl-C / SIGTERM save then stop (re-running the same command resumes)
@@ -234,11 +234,15 @@ function M.rl(o)
   end
   local trainer = rz.grpo{
     policy = model, env = o.env, group = o.group, prompts = o.prompts, template = M.template,
-    rewards = o.rewards, reward_fn = o.reward_fn, beta = 0.0, loss = "token", eps_low = 0.2,
+    rewards = o.rewards, reward_fn = o.reward_fn, beta = o.beta or 0.0, loss = "token", eps_low = 0.2,
     eps_high = 0.28, lr = o.lr, warmup = 5, temperature = o.temperature, max_new = o.max_new,
     grad_clip = 1.0, seed = o.seed,
   }
-  if resumed then trainer:set_state(state.trainer) end
+  if resumed then
+    trainer:set_state(state.trainer)
+    run:restore_reference(trainer, state)
+  end
+  local save_opts = {reference = (o.beta or 0) > 0 and trainer or nil}
   local done = trainer:state().steps
   local mid = math.max(1, o.steps // 2)
   local keep = {[1] = "start", [mid] = "middle", [o.steps] = "end"}
@@ -264,7 +268,7 @@ function M.rl(o)
     local stop = run:should_stop(step)
     local reached = o.stop_at_target and m.eval_pass1 and m.eval_pass1 >= o.target
     if stop or reached or step % o.ckpt_every == 0 or step == o.steps then
-      run:save(model, step, {trainer = trainer:state()})
+      run:save(model, step, {trainer = trainer:state()}, save_opts)
     end
     if stop then run:stop(step) end
     if reached then

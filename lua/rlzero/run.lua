@@ -8,6 +8,8 @@
 --   run:episodes(step, samples)   -- appends sampled episodes to episodes.msgpack
 --   run:progress(step, total, m)  -- a status line with ETA on a terminal, quiet otherwise
 --   run:save(model, step, state)  -- last.ckpt; a failed write keeps the previous one
+--   run:save(model, step, state, {reference = trainer})  -- and a GRPO trainer's KL reference
+--   run:restore_reference(trainer, state)                -- which a resume puts back
 --   run:should_stop(step)         -- Ctrl-C / SIGTERM seen: save, then run:stop(step)
 --   run:results(t)                -- results.json, and prints where it is
 --
@@ -95,26 +97,52 @@ function Run:resume()
 end
 
 -- Writes last.ckpt of `step` (the script's loop step; model:step() counts optimizer
--- steps) atomically, with `state` (a JSON-able table, returned by run:resume) in its extra. A failed write (disk full, no permission, a non-finite parameter) leaves the
+-- steps) atomically, with `state` (a JSON-able table, returned by run:resume) in its
+-- extra. A failed write (disk full, no permission, a non-finite parameter) leaves the
 -- previous checkpoint as it was: the failure is said on stderr, counted, and returned as
 -- false, message; training goes on and the next save tries again.
-function Run:save(model, step, state)
+--
+-- opts.reference = a GRPO trainer with beta > 0: its KL reference is written first, to
+-- ref-STEP.ckpt, and named in the state, so that run:restore_reference puts back the very
+-- reference of this checkpoint. The previous reference file goes only once the new
+-- last.ckpt is in place, so a failure at any point leaves a matching pair.
+function Run:save(model, step, state, opts)
   state = state or {}
   step = step or model:step()
   state.step = step
   state.skipped = self.skipped
   state.save_failures = self.save_failures
-  local ok, err = pcall(model.save, model, self:checkpoint_path(), {extra = rz.json(state)})
+  local ref_name
+  local ok, err = true, nil
+  if opts and opts.reference then
+    ref_name = string.format("ref-%d.ckpt", step)
+    state.reference = ref_name
+    ok, err = pcall(opts.reference.save_reference, opts.reference, self.dir .. "/" .. ref_name)
+  end
+  if ok then ok, err = pcall(model.save, model, self:checkpoint_path(), {extra = rz.json(state)}) end
   if ok then
-    self.saved_step = step
+    if self.saved_reference and self.saved_reference ~= ref_name then
+      os.remove(self.dir .. "/" .. self.saved_reference)
+    end
+    self.saved_step, self.saved_reference = step, ref_name
     return true
   end
+  if ref_name and ref_name ~= self.saved_reference then os.remove(self.dir .. "/" .. ref_name) end
   self.save_failures = self.save_failures + 1
   local prev = self.saved_step and string.format("the checkpoint of step %d is kept", self.saved_step)
                or "no earlier checkpoint exists"
   io.stderr:write(string.format("\n[%s] warning: checkpoint at step %d not written: %s\n[%s] %s\n",
                                 self.name, step, tostring(err), self.name, prev))
   return false, tostring(err)
+end
+
+-- Puts back the KL reference a checkpoint was saved with (run:save's opts.reference) into
+-- `trainer`, given the state run:resume returned. Does nothing for a state without one.
+function Run:restore_reference(trainer, state)
+  if state and state.reference then
+    trainer:load_reference(self.dir .. "/" .. state.reference)
+    self.saved_reference = state.reference
+  end
 end
 
 -- Counts a skipped update (a non-finite loss or gradient) and says so.
