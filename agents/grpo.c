@@ -16,7 +16,10 @@
  * ratio is exactly 1 and the clip is idle, also across minibatches of one step. With
  * mu > 1 they come from one forward over the batch before the first update.
  * Parallel loops run over independent rows; sums run in index order, so results do not
- * depend on the thread count. */
+ * depend on the thread count. Over MPI (core/dist.c) the ranks sample their shares of the
+ * prompts and exchange the completions; each minibatch's gradient is the left-to-right sum
+ * of cfg.shards row blocks' gradients, the blocks split over the ranks, so results do not
+ * depend on the number of ranks either (for a given shards). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -16,6 +16,9 @@
  *      each split into `minibatches` updates over a shuffled order.
  *
  * There is no value function and no hand-written evaluation: the only signal is who won.
+ * Over MPI (core/dist.c) each rank plays the games of its share of the start positions and
+ * the ranks exchange them; every rank then runs the same update on all of them (the
+ * update is not split over the ranks), so any number of ranks gives one process's result.
  */
 #include <math.h>
 #include <stdio.h>

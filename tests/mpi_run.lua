@@ -6,6 +6,7 @@
 local rz = require "rlzero"
 local run = require("rlzero.run").open("mpi", {
   mode = "grpo", steps = 3, group = 4, prompts = 5, minibatches = 2, shards = 0, log_every = 1,
+  dim = 16, layers = 1, context = 40, max_new = 10,
   fail_rank = -1, fail = "error", fail_step = 2,
 }, ...)
 local cfg = run.cfg
@@ -41,11 +42,12 @@ else
   if not model then
     local tok = rz.tokenizer.chars{alphabet = "0123456789 abcdefghijklmnopqrstuvwxyz",
                                    specials = {"<think>", "</think>", "<answer>", "</answer>"}}
-    model = rz.transformer{tokenizer = tok, dim = 16, layers = 1, heads = 2, context = 40, seed = cfg.seed}
+    model = rz.transformer{tokenizer = tok, dim = cfg.dim, layers = cfg.layers, heads = 2,
+                           context = cfg.context, seed = cfg.seed}
   end
   local trainer = rz.grpo{policy = model, env = rz.env("reverse(min_len=2,max_len=3)"), group = cfg.group,
                           prompts = cfg.prompts, minibatches = cfg.minibatches, shards = cfg.shards,
-                          max_new = 10, lr = 3e-3, seed = cfg.seed, temperature = 1.5,
+                          max_new = cfg.max_new, lr = 3e-3, seed = cfg.seed, temperature = 1.5,
                           rewards = {accuracy = 1, format = 0.1}, stop = {"</answer>"},
                           template = {suffix = " <think>"},
                           -- a reward that varies from the first step: the gradients are not 0
