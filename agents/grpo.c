@@ -16,7 +16,10 @@
  * ratio is exactly 1 and the clip is idle, also across minibatches of one step. With
  * mu > 1 they come from one forward over the batch before the first update.
  * Parallel loops run over independent rows; sums run in index order, so results do not
- * depend on the thread count. */
+ * depend on the thread count. Over MPI (core/dist.c) the ranks sample their shares of the
+ * prompts and exchange the completions; each minibatch's gradient is the left-to-right sum
+ * of cfg.shards row blocks' gradients, the blocks split over the ranks, so results do not
+ * depend on the number of ranks either (for a given shards). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -275,10 +278,18 @@ int rz_grpo_rollout(rz_grpo *t, const int *const *prompts, const int *prompt_len
             return rc;
         }
     }
+    /* Over MPI each rank samples its share of the prompts (keys hold the global prompt
+     * index, so the completions are the ones a single process samples), then the ranks
+     * exchange them and all hold the whole batch. */
+    const int NR = rz_dist_size(), me = rz_dist_rank();
+    long plo, phi;
+    rz_dist_share(P, me, NR, &plo, &phi);
+    const int nl = (int)(phi - plo) * G, off = (int)plo * G;
     const int **pp = malloc((size_t)n * sizeof *pp);
     int *pl = malloc((size_t)n * sizeof *pl);
     uint64_t *keys = malloc((size_t)n * 3 * sizeof *keys);
-    if (!pp || !pl || !keys) {
+    long *made = malloc((size_t)NR * sizeof *made);
+    if (!pp || !pl || !keys || !made) {
         rc = rz_error_set(err, RZ_ERR_NOMEM, "grpo rollout: cannot allocate %d keys", n);
         goto done;
     }
@@ -292,19 +303,35 @@ int rz_grpo_rollout(rz_grpo *t, const int *const *prompts, const int *prompt_len
             keys[3 * i + 2] = (uint64_t)g;
         }
     double t0 = now_seconds();
-    rc = rz_generate(&t->gen, t->policy, t->cache, pp, pl, n, &t->cfg.gen, t->cfg.seed, keys, err);
+    made[me] = 0;
+    if (nl > 0) {
+        rc = rz_generate(&t->gen, t->policy, t->cache, pp + off, pl + off, nl, &t->cfg.gen, t->cfg.seed,
+                         keys + 3 * (size_t)off, err);
+        made[me] = t->gen.generated;
+    }
+    /* a failure returns at once: the program aborts every rank (lua/main.c), so none waits
+     * in the gather for it */
     if (rc) goto done;
-    t->gen_seconds += now_seconds() - t0;
-    t->gen_tokens += t->gen.generated;
-    for (int i = 0; i < n; i++) {
-        int s = t->nseq + i, *row = t->rows + (size_t)s * t->W;
-        memcpy(row, pp[i], (size_t)pl[i] * sizeof *row);
-        memcpy(row + pl[i], t->gen.tokens + (size_t)i * max_new, (size_t)t->gen.len[i] * sizeof *row);
-        t->plen[s] = pl[i];
+    for (int i = 0; i < nl; i++) {
+        int s = t->nseq + off + i, *row = t->rows + (size_t)s * t->W;
+        memcpy(row, pp[off + i], (size_t)pl[off + i] * sizeof *row);
+        memcpy(row + pl[off + i], t->gen.tokens + (size_t)i * max_new, (size_t)t->gen.len[i] * sizeof *row);
+        t->plen[s] = pl[off + i];
         t->clen[s] = t->gen.len[i];
         t->trunc[s] = t->gen.truncated[i];
-        t->text[s] = NULL;
     }
+    if (NR > 1) {
+        const int s0 = t->nseq;
+        if (!rc) rc = rz_dist_allgather(t->rows + (size_t)s0 * t->W, P, (size_t)G * t->W * sizeof(int), err);
+        if (!rc) rc = rz_dist_allgather(t->plen + s0, P, (size_t)G * sizeof(int), err);
+        if (!rc) rc = rz_dist_allgather(t->clen + s0, P, (size_t)G * sizeof(int), err);
+        if (!rc) rc = rz_dist_allgather(t->trunc + s0, P, (size_t)G, err);
+        if (!rc) rc = rz_dist_allgather(made, NR, sizeof *made, err);
+        if (rc) goto done;
+    }
+    t->gen_seconds += now_seconds() - t0;
+    for (int r = 0; r < NR; r++) t->gen_tokens += made[r];
+    for (int i = 0; i < n; i++) t->text[t->nseq + i] = NULL;
     if (t->tok)
         for (int i = 0; i < n && !rc; i++) {
             int s = t->nseq + i;
@@ -326,6 +353,7 @@ done:
     free(pp);
     free(pl);
     free(keys);
+    free(made);
     return rc;
 }
 
@@ -598,12 +626,30 @@ int rz_grpo_update(rz_grpo *t, const float *rewards, rz_grpo_metrics *metrics, r
 
     int M = c->minibatches < N ? c->minibatches : N;
     int T;
-    /* reference and (mu > 1) old log-probs, one forward per minibatch, before any update */
+    /* Each minibatch is cut into S row blocks (shards); its gradient is their gradients
+     * summed left to right, each computed from zero by its own forward and backward. Rank
+     * `me` computes shards [slo, shi). One process with shards = S and S processes give
+     * the same bits: the same blocks, the same order. */
+    const int NR = rz_dist_size(), me = rz_dist_rank();
+    const int S = c->shards > 0 ? c->shards : NR;
+    if (S < NR) {
+        rc = rz_error_set(err, RZ_ERR_ARG, "grpo update: shards = %d is fewer than the %d ranks", S, NR);
+        goto done;
+    }
+    long slo, shi;
+    rz_dist_share(S, me, NR, &slo, &shi);
+    /* reference and (mu > 1) old log-probs of this rank's rows, before any update */
     for (int j = 0; j < M && !rc; j++) {
         int a = (int)((long)j * N / M), b = (int)((long)(j + 1) * N / M);
-        if (c->beta > 0) rc = rows_logprob(t, &w, t->ref, a, b, w.ref + (size_t)a * Tc, NULL, &T, err);
-        if (!rc && c->mu > 1)
-            rc = rows_logprob(t, &w, t->policy, a, b, w.old + (size_t)a * Tc, NULL, &T, err);
+        for (long k = slo; k < shi && !rc; k++) {
+            long lo, hi;
+            rz_dist_share(b - a, (int)k, S, &lo, &hi);
+            int ra = a + (int)lo, rb = a + (int)hi;
+            if (ra == rb) continue;
+            if (c->beta > 0) rc = rows_logprob(t, &w, t->ref, ra, rb, w.ref + (size_t)ra * Tc, NULL, &T, err);
+            if (!rc && c->mu > 1)
+                rc = rows_logprob(t, &w, t->policy, ra, rb, w.old + (size_t)ra * Tc, NULL, &T, err);
+        }
     }
     if (rc) goto done;
 
@@ -616,57 +662,124 @@ int rz_grpo_update(rz_grpo *t, const float *rewards, rz_grpo_metrics *metrics, r
     obj.agg = c->agg;
     obj.max_len = c->gen.max_new;
     rz_params *params = rz_transformer_params(t->policy);
+    /* one record per shard, gathered so that every rank combines them in shard order */
+    typedef struct {
+        rz_objective_stats st;
+        double ent_sum, ent_tok;
+        int rows, bad; /* bad: the objective was not finite */
+    } shard_rec;
+    shard_rec *rec = calloc((size_t)S, sizeof *rec);
+    float *parts = NULL;
+    const int nloc = (int)(shi - slo);
+    if (S > 1 && nloc > 0)
+        parts = rz_alloc((size_t)nloc * params->numel * sizeof *parts, "grpo shard gradients", err);
+    if (!rec || (S > 1 && nloc > 0 && !parts)) {
+        free(rec);
+        rz_free(parts);
+        rc = rz_error_set(err, RZ_ERR_NOMEM, "grpo update: cannot allocate the gradients of %d shards", nloc);
+        goto done;
+    }
     double tok_sum = 0, kl_sum = 0, cl_lo = 0, cl_hi = 0, cl = 0, ratio_sum = 0, loss_sum = 0,
            gn_sum = 0, ent_sum = 0, ent_tok = 0;
     int calls = 0;
     mt.ratio_min = INFINITY;
     mt.ratio_max = -INFINITY;
-    for (int it = 0; it < c->mu; it++)
+    for (int it = 0; it < c->mu && !rc; it++)
         for (int j = 0; j < M; j++) {
-            int a = (int)((long)j * N / M), b = (int)((long)(j + 1) * N / M), B = b - a;
-            float *lp = w.logp + (size_t)a * Tc, *en = w.ent + (size_t)a * Tc;
-            rc = rows_logprob(t, &w, t->policy, a, b, lp, it == 0 ? en : NULL, &T, err);
-            if (rc) goto done;
-            if (c->mu == 1) memcpy(w.old + (size_t)a * Tc, lp, (size_t)B * Tc * sizeof *lp);
-            if (it == 0)
-                for (size_t k = (size_t)a * Tc; k < (size_t)b * Tc; k++) {
-                    ent_sum += (double)w.ent[k] * w.mask[k];
-                    ent_tok += w.mask[k];
+            int a = (int)((long)j * N / M), b = (int)((long)(j + 1) * N / M), B = b - a, np = 0;
+            /* the whole minibatch's normalisers, so that the shards' losses add up */
+            double toks = 0;
+            for (size_t k = (size_t)a * Tc; k < (size_t)b * Tc; k++) toks += w.mask[k];
+            obj.seqs_total = B;
+            obj.tokens_total = toks;
+            memset(rec, 0, (size_t)S * sizeof *rec);
+            for (long k = slo; k < shi; k++) {
+                shard_rec *r = &rec[k];
+                long lo, hi;
+                rz_dist_share(B, (int)k, S, &lo, &hi);
+                int ra = a + (int)lo, rb = a + (int)hi, Bs = rb - ra;
+                r->rows = Bs;
+                if (Bs == 0) continue;
+                float *lp = w.logp + (size_t)ra * Tc, *en = w.ent + (size_t)ra * Tc;
+                rc = rows_logprob(t, &w, t->policy, ra, rb, lp, it == 0 ? en : NULL, &T, err);
+                if (rc) break;
+                if (c->mu == 1) memcpy(w.old + (size_t)ra * Tc, lp, (size_t)Bs * Tc * sizeof *lp);
+                if (it == 0)
+                    for (size_t q = (size_t)ra * Tc; q < (size_t)rb * Tc; q++) {
+                        r->ent_sum += (double)w.ent[q] * w.mask[q];
+                        r->ent_tok += w.mask[q];
+                    }
+                rz_error e;
+                rc = rz_objective_loss(&obj, Bs, Tc, lp, w.old + (size_t)ra * Tc,
+                                       c->beta > 0 ? w.ref + (size_t)ra * Tc : NULL, w.adv + ra,
+                                       w.mask + (size_t)ra * Tc, w.dlogp + (size_t)ra * Tc, &r->st, &e);
+                if (rc == RZ_ERR_NONFINITE) {
+                    r->bad = 1;
+                    if (!mt.skipped && !mt.nonfinite[0]) {
+                        char where[200];
+                        snprintf(mt.nonfinite, sizeof mt.nonfinite, "update %ld, minibatch %d: %.120s (%s)",
+                                 t->updates, j, e.msg, rz_transformer_nonfinite(t->policy, Bs, T, where, sizeof where));
+                    }
+                    rc = RZ_OK;
+                    continue;
                 }
-            rz_objective_stats st;
-            rz_error e;
-            rc = rz_objective_loss(&obj, B, Tc, lp, w.old + (size_t)a * Tc,
-                                   c->beta > 0 ? w.ref + (size_t)a * Tc : NULL, w.adv + a,
-                                   w.mask + (size_t)a * Tc, w.dlogp + (size_t)a * Tc, &st, &e);
-            if (rc == RZ_ERR_NONFINITE) {
-                if (!mt.skipped++) {
-                    char where[200];
-                    snprintf(mt.nonfinite, sizeof mt.nonfinite, "update %ld, minibatch %d: %.120s (%s)",
-                             t->updates, j, e.msg, rz_transformer_nonfinite(t->policy, B, T, where, sizeof where));
+                if (rc) {
+                    rz_error_set(err, rc, "%s", e.msg);
+                    break;
                 }
-                rc = RZ_OK;
+                if (toks == 0) continue; /* no signal: no gradient */
+                rows_dlogits(t, &w, V, ra, rb, T);
+                rz_params_zero_grad(params);
+                rc = rz_transformer_backward(t->policy, w.dlogits, err);
+                if (rc) break;
+                /* empty shards have no part: the parts stay in shard order */
+                if (parts) memcpy(parts + (size_t)np * params->numel, params->grad, params->numel * sizeof *parts);
+                np++;
+            }
+            if (!rc && NR > 1) {
+                double c0 = now_seconds();
+                rc = rz_dist_allgather(rec, S, sizeof *rec, err);
+                mt.comm_seconds += now_seconds() - c0;
+            }
+            if (rc) break;
+            int bad = 0;
+            for (int k = 0; k < S; k++) {
+                bad |= rec[k].bad;
+                ent_sum += rec[k].ent_sum;
+                ent_tok += rec[k].ent_tok;
+            }
+            if (bad) { /* a NaN/Inf anywhere in the minibatch: every rank skips it */
+                if (!mt.skipped++ && !mt.nonfinite[0])
+                    snprintf(mt.nonfinite, sizeof mt.nonfinite, "update %ld, minibatch %d: non-finite loss on another rank",
+                             t->updates, j);
                 continue;
             }
-            if (rc) rz_error_set(err, rc, "%s", e.msg);
-            if (rc) goto done;
-            tok_sum += st.tokens;
-            kl_sum += st.kl_mean * st.tokens;
-            cl_lo += st.clip_low_frac * st.tokens;
-            cl_hi += st.clip_high_frac * st.tokens;
-            cl += st.clip_frac * st.tokens;
-            ratio_sum += st.ratio_mean * st.tokens;
-            if (st.tokens > 0) {
-                if (st.ratio_min < mt.ratio_min) mt.ratio_min = st.ratio_min;
-                if (st.ratio_max > mt.ratio_max) mt.ratio_max = st.ratio_max;
-            }
-            loss_sum += st.loss;
             calls++;
-            if (st.tokens == 0) continue; /* no signal: leave the optimizer alone */
-            rows_dlogits(t, &w, V, a, b, T);
-            rz_params_zero_grad(params);
-            rc = rz_transformer_backward(t->policy, w.dlogits, err);
-            if (rc) goto done;
+            double mb_loss = 0;
+            for (int k = 0; k < S; k++) {
+                const rz_objective_stats *st = &rec[k].st;
+                if (!rec[k].rows) continue;
+                tok_sum += st->tokens;
+                kl_sum += st->kl_mean * st->tokens;
+                cl_lo += st->clip_low_frac * st->tokens;
+                cl_hi += st->clip_high_frac * st->tokens;
+                cl += st->clip_frac * st->tokens;
+                ratio_sum += st->ratio_mean * st->tokens;
+                if (st->tokens > 0) {
+                    if (st->ratio_min < mt.ratio_min) mt.ratio_min = st->ratio_min;
+                    if (st->ratio_max > mt.ratio_max) mt.ratio_max = st->ratio_max;
+                }
+                mb_loss += st->loss;
+            }
+            loss_sum += mb_loss;
+            if (toks == 0) continue; /* no signal: leave the optimizer alone */
+            if (S > 1) {
+                int any = 0;
+                rc = rz_dist_ordered_sum(params->grad, parts, np, params->numel, &any, &mt.comm_seconds, err);
+                if (rc) break;
+            }
             float gn = 0;
+            rz_error e;
             mt.lr = rz_adamw_lr(&c->opt, t->opt_steps);
             rc = rz_adamw_step(params, &c->opt, t->opt_steps, &gn, &e);
             if (rc == RZ_ERR_NONFINITE) {
@@ -676,12 +789,17 @@ int rz_grpo_update(rz_grpo *t, const float *rewards, rz_grpo_metrics *metrics, r
                 rc = RZ_OK;
                 continue;
             }
-            if (rc) rz_error_set(err, rc, "%s", e.msg);
-            if (rc) goto done;
+            if (rc) {
+                rz_error_set(err, rc, "%s", e.msg);
+                break;
+            }
             t->opt_steps++;
             mt.updates++;
             gn_sum += gn;
         }
+    free(rec);
+    rz_free(parts);
+    if (rc) goto done;
     if (tok_sum > 0) {
         mt.kl = kl_sum / tok_sum;
         mt.clip_low = cl_lo / tok_sum;

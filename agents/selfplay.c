@@ -16,6 +16,9 @@
  *      each split into `minibatches` updates over a shuffled order.
  *
  * There is no value function and no hand-written evaluation: the only signal is who won.
+ * Over MPI (core/dist.c) each rank plays the games of its share of the start positions and
+ * the ranks exchange them; every rank then runs the same update on all of them (the
+ * update is not split over the ranks), so any number of ranks gives one process's result.
  */
 #include <math.h>
 #include <stdio.h>
@@ -65,6 +68,7 @@ struct rz_selfplay {
     /* start_pool > 0: the distinct non-terminal positions, in depth-first order */
     unsigned char *pool; // (npool, S)
     long npool;
+    double comm_seconds; /* of the last step, in rz_dist calls */
 };
 
 static int build_pool(rz_selfplay *t, rz_error *err);
@@ -413,9 +417,16 @@ static int play(rz_selfplay *t, long *D_out, rz_error *err)
     rz_sampling samp;
     rz_sampling_default(&samp);
     samp.temperature = t->cfg.temperature;
+    /* over MPI each rank plays the games of its share of the start positions, then the
+     * ranks exchange them: every game draws from its own stream, so it is the game one
+     * process plays */
+    const int NR = rz_dist_size();
+    long plo, phi;
+    rz_dist_share(P, rz_dist_rank(), NR, &plo, &phi);
+    const int glo = (int)plo * G, ghi = (int)phi * G;
     for (;;) {
         int B = 0;
-        for (int i = 0; i < n; i++)
+        for (int i = glo; i < ghi; i++)
             if (!rz_game_is_terminal(g, t->states + (size_t)i * S)) t->active[B++] = i;
         if (B == 0) break;
 #pragma omp parallel for schedule(static) if (B >= SP_OMP_MIN_GAMES)
@@ -453,6 +464,19 @@ static int play(rz_selfplay *t, long *D_out, rz_error *err)
         if (bad >= 0)
             return rz_error_set(err, RZ_ERR_NONFINITE,
                                 "selfplay: game %d could not move (non-finite logits?)", bad);
+    }
+    if (NR > 1) {
+        const size_t Mg = (size_t)G * M;
+        double c0 = now_seconds();
+        int rc = rz_dist_allgather(t->states, P, (size_t)G * S, err);
+        if (!rc) rc = rz_dist_allgather(t->len, P, (size_t)G * sizeof *t->len, err);
+        if (!rc) rc = rz_dist_allgather(t->obs, P, Mg * I * sizeof *t->obs, err);
+        if (!rc) rc = rz_dist_allgather(t->mask, P, Mg * A, err);
+        if (!rc) rc = rz_dist_allgather(t->action, P, Mg * sizeof *t->action, err);
+        if (!rc) rc = rz_dist_allgather(t->player, P, Mg * sizeof *t->player, err);
+        if (!rc) rc = rz_dist_allgather(t->lmask, P, Mg * sizeof *t->lmask, err);
+        t->comm_seconds += now_seconds() - c0;
+        if (rc) return rc;
     }
     /* compact the per-game slots in game order (destinations never pass their sources) */
     long D = 0;
@@ -520,6 +544,7 @@ int rz_selfplay_step(rz_selfplay *t, rz_selfplay_stats *st, rz_error *err)
     const size_t S = t->S;
     double t0 = now_seconds();
     long D = 0;
+    t->comm_seconds = 0;
     int rc = play(t, &D, err);
     if (rc) return rc;
     double t1 = now_seconds();
@@ -654,6 +679,7 @@ int rz_selfplay_step(rz_selfplay *t, rz_selfplay_stats *st, rz_error *err)
         copy_params(t->ref, t->mlp);
     s.play_seconds = t1 - t0;
     s.train_seconds = now_seconds() - t1;
+    s.comm_seconds = t->comm_seconds;
     if (st) *st = s;
     return RZ_OK;
 }

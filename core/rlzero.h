@@ -666,6 +666,10 @@ typedef struct {
     int overlong_max;          /* DAPO soft overlong penalty added to rewards; 0 = off */
     int overlong_cache;
     int dynamic_sampling;      /* drop groups whose (penalised) rewards all agree */
+    int shards;                /* each minibatch's gradient is the left-to-right sum of this
+                                * many row blocks' gradients; over MPI every rank computes its
+                                * share of the blocks. 0: one per rank (1 without MPI). The
+                                * result depends on shards, never on the number of ranks */
     rz_gen_config gen;         /* max_new, sampling, eos, stop sequences */
     rz_adamw_config opt;
     uint64_t seed;             /* of the sampling streams */
@@ -692,6 +696,7 @@ typedef struct {
     char nonfinite[256];         /* when skipped > 0: the first skip's reason (update, tensor) */
     long gen_tokens;             /* completion tokens sampled since the last update */
     double gen_seconds, gen_tokens_per_s, update_seconds, step_seconds;
+    double comm_seconds;         /* of update_seconds, in the ranks' gradient sums (MPI) */
 } rz_grpo_metrics;
 
 typedef struct rz_grpo rz_grpo;
@@ -895,6 +900,7 @@ typedef struct {
     double grad_norm;                 /* before clipping, mean over updates */
     double lr;
     double play_seconds, train_seconds;
+    double comm_seconds;              /* gathering the games of the ranks (MPI) */
 } rz_selfplay_stats;
 
 typedef struct rz_selfplay rz_selfplay;
@@ -964,6 +970,36 @@ int rz_arena_winning_moves(const rz_game *g, const rz_agent *a, int holdout, lon
  * so that elo[anchor] = 0. Players that played nobody get 0. */
 int rz_elo_fit(double *elo /* (K) */, const double *points /* (K, K) */,
                const double *games /* (K, K) */, int K, int anchor, double prior, rz_error *err);
+
+
+/* ====================================================================== distributed
+ * Data parallelism over MPI (core/dist.c; configure --with-mpi). Without MPI, or before
+ * rz_dist_init, the world is one process of rank 0 and every call is local. The trainers
+ * use these on MPI_COMM_WORLD: every rank must make the same calls in the same order. */
+
+/* 1 when built with MPI (configure --with-mpi), else 0. */
+int rz_dist_available(void);
+/* MPI_Init_thread (funneled) unless MPI is already initialised; a no-op without MPI. */
+int rz_dist_init(int *argc, char ***argv, rz_error *err);
+void rz_dist_finalize(void); /* MPI_Finalize when initialised and not finalised */
+int rz_dist_rank(void);      /* this process's rank: 0 without MPI */
+int rz_dist_size(void);      /* the number of ranks: 1 without MPI */
+void rz_dist_abort(int code); /* MPI_Abort of every rank when size > 1; returns otherwise */
+/* The contiguous share [lo, hi) of n items that rank `rank` of `size` owns (rank order). */
+void rz_dist_share(long n, int rank, int size, long *lo, long *hi);
+int rz_dist_barrier(rz_error *err);
+int rz_dist_bcast(void *buf, size_t bytes, int root, rz_error *err);
+int rz_dist_max_int(int *x, rz_error *err); /* *x = the maximum over the ranks */
+/* buf holds n items of `item` bytes; each rank has filled its rz_dist_share of them; on
+ * return every rank holds all n. */
+int rz_dist_allgather(void *buf, long n, size_t item, rz_error *err);
+/* out (len) = the sum, left to right, of every rank's parts (nparts of len floats each,
+ * nparts may be 0) taken in rank order: bit for bit what one process summing all the
+ * parts in that order gets. The first part is copied, not added to 0 (no -0 + 0). *any
+ * (may be NULL): whether any rank had a part (otherwise out is untouched). The seconds
+ * spent are added to *seconds (may be NULL). */
+int rz_dist_ordered_sum(float *out, const float *parts, int nparts, size_t len, int *any,
+                        double *seconds, rz_error *err);
 
 #ifdef __cplusplus
 }

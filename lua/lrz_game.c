@@ -606,6 +606,7 @@ static int selfplay_step(lua_State *L)
     set_num(L, "lr", s.lr);
     set_num(L, "play_seconds", s.play_seconds);
     set_num(L, "train_seconds", s.train_seconds);
+    set_num(L, "comm_seconds", s.comm_seconds);
     double dt = s.play_seconds + s.train_seconds;
     set_num(L, "steps_per_s", dt > 0 ? 1.0 / dt : 0.0);
     set_num(L, "games_per_s", dt > 0 ? s.games / dt : 0.0);

@@ -202,7 +202,7 @@ static int grpo_new(lua_State *L)
         "policy", "env", "tokenizer", "group", "prompts", "template", "rewards", "reward_fn",
         "beta", "eps_low", "eps_high", "kl", "loss", "estimator", "scale", "mu", "minibatches",
         "ref_reset", "mask_truncated", "overlong_max", "overlong_cache", "dynamic_sampling",
-        "max_resample", "max_new", "temperature", "top_k", "top_p", "min_p", "stop", "lr",
+        "max_resample", "shards", "max_new", "temperature", "top_k", "top_p", "min_p", "stop", "lr",
         "beta1", "beta2", "weight_decay", "grad_clip", "warmup", "total_steps", "min_lr_ratio",
         "seed", "item_seed", NULL};
     const char *what = "rz.grpo";
@@ -236,6 +236,7 @@ static int grpo_new(lua_State *L)
     c.overlong_cache = (int)lrz_opt_int(L, 1, what, "overlong_cache", c.overlong_cache, 0, ctx);
     c.dynamic_sampling = lrz_opt_bool(L, 1, what, "dynamic_sampling", c.dynamic_sampling);
     int max_resample = (int)lrz_opt_int(L, 1, what, "max_resample", 3, 0, 1000);
+    c.shards = (int)lrz_opt_int(L, 1, what, "shards", c.shards, 0, 1 << 16);
     c.gen.max_new = (int)lrz_opt_int(L, 1, what, "max_new", ctx / 2 > 0 ? ctx / 2 : 1, 1, ctx - 1);
     read_sampling(L, 1, what, &c.gen.sampling);
     int *stops = lua_newuserdatauv(L, RZ_GEN_MAX_STOP * 64 * sizeof(int), 0); /* copied by create */
@@ -503,6 +504,7 @@ static int grpo_step(lua_State *L)
     SETNUM("gen_tokens_per_s", m.gen_tokens_per_s);
     SETNUM("gen_seconds", m.gen_seconds);
     SETNUM("update_seconds", m.update_seconds);
+    SETNUM("comm_seconds", m.comm_seconds);
     SETNUM("step_seconds", m.step_seconds);
     /* the policy's optimizer clock, so checkpoints resume the schedule */
     lua_rawgeti(L, LUA_REGISTRYINDEX, h->model_ref);

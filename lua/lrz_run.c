@@ -18,11 +18,44 @@ static int rz_interrupted(lua_State *L)
     lua_getfield(L, LUA_REGISTRYINDEX, LRZ_INTERRUPT_KEY);
     volatile sig_atomic_t *flag = lua_touserdata(L, -1);
     int sig = flag ? *flag : 0;
+    /* over MPI a signal reaches the ranks at different moments: they agree on the largest
+     * seen, so that all stop after the same step (every rank calls this once a step) */
+    rz_error err = {0};
+    if (rz_dist_size() > 1 && rz_dist_max_int(&sig, &err) != RZ_OK) return lrz_fail(L, "rz.interrupted", &err);
     if (sig == SIGINT) lua_pushliteral(L, "SIGINT");
     else if (sig == SIGTERM) lua_pushliteral(L, "SIGTERM");
     else if (sig) lua_pushfstring(L, "signal %d", sig);
     else lua_pushboolean(L, 0);
     return 1;
+}
+
+/* ---------------------------------------------------------------- ranks */
+
+/* rz.rank() -> 0-based rank of this process; rz.ranks() -> how many (1 without MPI);
+ * rz.mpi() -> whether this build has MPI; rz.barrier() waits for every rank. */
+static int rz_rank(lua_State *L)
+{
+    lua_pushinteger(L, rz_dist_rank());
+    return 1;
+}
+
+static int rz_ranks(lua_State *L)
+{
+    lua_pushinteger(L, rz_dist_size());
+    return 1;
+}
+
+static int rz_mpi(lua_State *L)
+{
+    lua_pushboolean(L, rz_dist_available());
+    return 1;
+}
+
+static int rz_barrier(lua_State *L)
+{
+    rz_error err = {0};
+    if (rz_dist_barrier(&err) != RZ_OK) return lrz_fail(L, "rz.barrier", &err);
+    return 0;
 }
 
 /* ---------------------------------------------------------------- episodes */
@@ -194,6 +227,10 @@ void lrz_open_run(lua_State *L)
 {
     static const luaL_Reg funcs[] = {
         {"interrupted", rz_interrupted},
+        {"rank", rz_rank},
+        {"ranks", rz_ranks},
+        {"mpi", rz_mpi},
+        {"barrier", rz_barrier},
         {"episodes_append", rz_episodes_append_lua},
         {"episodes_read", rz_episodes_read_lua},
         {"episodes_decode", rz_episodes_decode_lua},

@@ -11,7 +11,13 @@
  * SIGINT and SIGTERM only set a flag (the handler resets itself, so a second Ctrl-C kills
  * at once); scripts poll it through rz.interrupted() / run:should_stop() at step
  * boundaries, write a checkpoint and exit 130 (SIGINT) or 143 (SIGTERM). The subcommands
- * run the Lua modules rlzero.episodes and rlzero.report. */
+ * run the Lua modules rlzero.episodes and rlzero.report.
+ *
+ * Under mpirun (a build configured --with-mpi) every rank runs the script: the trainers
+ * split each step's work over the ranks (core/dist.c), rank 0 alone writes files and
+ * prints (the others get sinks, set up below), and an error on any rank prints its
+ * message with the rank and aborts every rank (MPI_Abort), so that none waits for ever
+ * in a collective call. */
 #include <limits.h>
 #include <signal.h>
 #include <stdint.h>
@@ -118,6 +124,54 @@ static void set_path(lua_State *L)
     lua_pop(L, 1);
 }
 
+/* Ranks other than 0 compute what rank 0 computes but must not write the run directory
+ * nor repeat its output: writers become no-ops and write modes of io.open /dev/null.
+ * Reading (the checkpoint to resume) is unchanged, so the run directory must be visible
+ * to every rank (a shared file system on a cluster). */
+static const char rank_sink[] =
+    "local rz = require 'rlzero'\n"
+    "local function nop() return true end\n"
+    "rz.write_file, rz.mkdir, rz.episodes_append, rz.episodes_truncate = nop, nop, nop, nop\n"
+    "local reg = debug.getregistry()\n"
+    "for _, name in ipairs{'rz.transformer', 'rz.agent', 'rz.selfplay'} do\n"
+    "  local mt = reg[name]\n"
+    "  if mt and type(mt.__index) == 'table' and mt.__index.save then mt.__index.save = nop end\n"
+    "end\n"
+    "local open = io.open\n"
+    "function io.open(path, mode)\n"
+    "  if mode and mode:find('[wa+]') then return open('/dev/null', 'w') end\n"
+    "  return open(path, mode)\n"
+    "end\n"
+    "os.remove, os.rename = nop, nop\n"
+    "local sink = assert(open('/dev/null', 'w'))\n"
+    "io.output(sink)\n"
+    "io.stdout, io.stderr = sink, sink\n"
+    "print = nop\n";
+
+static void dist_finalize(void)
+{
+    rz_dist_finalize();
+}
+
+/* mpirun (OpenMPI, or a PMI launcher) says so in the environment; a plain run stays a
+ * world of one without touching MPI */
+static int under_mpirun(void)
+{
+    return getenv("OMPI_COMM_WORLD_SIZE") || getenv("PMIX_RANK") || getenv("PMI_SIZE");
+}
+
+/* An error message; over MPI with the rank, then every rank stops. */
+static void fail(const char *msg)
+{
+    if (rz_dist_size() > 1) {
+        fprintf(stderr, "rlzero [rank %d of %d]: %s\n", rz_dist_rank(), rz_dist_size(), msg);
+        fflush(stderr);
+        rz_dist_abort(1);
+    } else {
+        fprintf(stderr, "rlzero: %s\n", msg);
+    }
+}
+
 static lua_State *new_state(void)
 {
     lua_State *L = luaL_newstate();
@@ -181,9 +235,26 @@ int main(int argc, char **argv)
     int first_override = code_arg ? 3 : 2;
     if (sub) return run_subcommand(sub, argc - 2, argv + 2);
 
+    if (under_mpirun()) {
+        rz_error err = {0};
+        if (rz_dist_init(&argc, &argv, &err) != RZ_OK) {
+            fprintf(stderr, "rlzero: %s\n", err.msg);
+            return 1;
+        }
+        /* os.exit (a stopped run) ends every rank the same way */
+        atexit(dist_finalize);
+    }
     lua_State *L = new_state();
-    if (!L) return 1;
+    if (!L) {
+        rz_dist_abort(1);
+        return 1;
+    }
     install_handlers(L);
+    if (rz_dist_rank() > 0 && luaL_dostring(L, rank_sink) != LUA_OK) {
+        fail(lua_tostring(L, -1));
+        lua_close(L);
+        return 1;
+    }
 
     /* arg, as lua5.4 sets it: arg[0] the script, arg[1..] the rest */
     lua_createtable(L, argc, 1);
@@ -197,20 +268,20 @@ int main(int argc, char **argv)
     int status = code_arg ? luaL_loadbuffer(L, argv[2], strlen(argv[2]), "=(command line)")
                           : luaL_loadfile(L, argv[1]);
     if (status != LUA_OK) {
-        fprintf(stderr, "rlzero: %s\n", lua_tostring(L, -1));
+        fail(lua_tostring(L, -1));
         lua_close(L);
         return 1;
     }
     /* overrides: key=value; a malformed one is an error naming it */
     char msg[512];
     if (lrz_push_overrides(L, argv + first_override, argc - first_override, msg, sizeof msg)) {
-        fprintf(stderr, "rlzero: %s\n", msg);
+        fail(msg);
         lua_close(L);
         return 2;
     }
     status = lua_pcall(L, 1, 0, 1);
     if (status != LUA_OK) {
-        fprintf(stderr, "rlzero: %s\n", lua_tostring(L, -1));
+        fail(lua_tostring(L, -1));
         lua_close(L);
         return 1;
     }
