@@ -108,8 +108,13 @@ static int model_generate(lua_State *L)
         const char *s = lua_tolstring(L, -1, &len);
         int *row = rows + (size_t)p * n * W, cnt = 0;
         row[0] = RZ_TOK_BOS;
-        if (rz_tokenizer_encode(tok, s, len, row + 1, W - 1 - g.max_new, &cnt, &err) != RZ_OK)
+        if (rz_tokenizer_encode(tok, s, len, row + 1, W - 1 - g.max_new, &cnt, &err) != RZ_OK) {
+            if (strstr(err.msg, "output capacity"))
+                return luaL_error(L, "%s: prompts[%d] does not fit in the %d tokens that context %d "
+                                  "leaves beside max_new = %d (%s)", what, p + 1, W - 1 - g.max_new, W,
+                                  g.max_new, err.msg);
             return luaL_error(L, "%s: prompts[%d]: %s", what, p + 1, err.msg);
+        }
         lua_pop(L, 1);
         for (int j = 0; j < n; j++) {
             int q = p * n + j;

@@ -14,7 +14,8 @@
 --            chains summed one step at a time, in a few formats (see M.worked);
 --   tagged   questions in other words ("what is 3+4+2+5?") followed by
 --            <think>...</think> <answer>...</answer>: usually a short thought ("easy")
---            and the answer, sometimes (p_worked_think) the worked steps;
+--            and the answer, sometimes (p_worked_think) the chain and its worked steps
+--            ("<think>3+4+2+5=7+2+5=9+5=14</think>");
 --   prose    small stories with numbers, and tagged prose questions.
 -- What it never holds: a held-out test problem, as a chain or as a step of a worked chain
 -- (the caller passes them as `exclude`, without the "="), and the RL template
@@ -45,7 +46,7 @@ function M.worked(terms)
   return table.concat(steps, "=")
 end
 
-M.version = 3 -- bumped whenever the documents change, so cached base models are redone
+M.version = 4 -- bumped whenever the documents change, so cached base models are redone
 
 local Corpus = {}
 Corpus.__index = Corpus
@@ -147,7 +148,10 @@ function Corpus:tagged_chain()
   local q = string.format(pick{"what is %s?", "find %s.", "sum %s.", "%s?", "add %s."}, c)
   local w = M.worked(t)
   local s = tonumber(w:match("(%d+)$"))
-  local think = math.random() < self.p_worked_think and w or pick(SHORT_THOUGHTS)
+  -- a thought-through answer first restates the chain, so the steps follow it as in the
+  -- worked documents ("3+4+2+5=7+2+5=..."): without it the first step must copy the chain
+  -- from the question across the tag, which a small model gets wrong nearly every time
+  local think = math.random() < self.p_worked_think and c .. "=" .. w or pick(SHORT_THOUGHTS)
   return string.format("%s <think>%s</think> <answer>%d</answer>", q, think, s)
 end
 
