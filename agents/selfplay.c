@@ -2,7 +2,9 @@
  *
  * One step:
  *   1. P start positions: the initial state after a few uniformly random moves.
- *   2. G games from each, the current policy in both seats, sampled at `temperature`.
+ *   2. G games from each, the current policy in both seats, sampled at `temperature`
+ *      (with `explore`, the first plies of each game are exploring moves instead: a
+ *      deterministic policy otherwise plays the same game G times and learns nothing).
  *      All P * G games advance in lockstep: one batched MLP forward per ply over the games
  *      still running, then OpenMP over games for sampling and applying moves. Each game
  *      draws from its own RNG stream and writes only its own decision slots, so the result
@@ -44,6 +46,7 @@ struct rz_selfplay {
     unsigned char *states; // (n_games, S)
     unsigned char *start;  // (P, S) start positions
     int *starter;          // (P) the player to move at each start position
+    int *offset;           // (P) explore: each group's rotation of its first moves
     rz_rng *rngs;          // (n_games)
     int *len;              // (n_games) decisions so far
     float *batch_obs;      // (n_games, I) one ply's forward batch
@@ -55,6 +58,8 @@ struct rz_selfplay {
     int *action;           // (n_games * M)
     int8_t *player;        // (n_games * M)
     float *lmask;          // (n_games * M) 1 = in the loss
+    float *blogp;          // (n_games * M) an exploring move's log-prob under its uniform
+                           // draw (-log n), 0 for a policy move
     float *adv_dec;        // (n_games * M)
     float *rewards, *adv;  // (n_games)
     float *logp, *old_logp, *ref_logp, *ent, *dlogp; // (n_games * M)
@@ -141,6 +146,8 @@ int rz_selfplay_config_check(const rz_selfplay_config *c, rz_error *err)
         return rz_error_set(err, RZ_ERR_ARG, "selfplay: first_plies = %d must be >= 0", c->first_plies);
     if (c->holdout < 0)
         return rz_error_set(err, RZ_ERR_ARG, "selfplay: holdout = %d must be >= 0", c->holdout);
+    if (c->explore < 0 || c->explore > 1000)
+        return rz_error_set(err, RZ_ERR_ARG, "selfplay: explore = %d must be in 0..1000", c->explore);
     if (c->start_pool < 0 || c->start_pool > (1 << 24))
         return rz_error_set(err, RZ_ERR_ARG, "selfplay: start_pool = %d must be in 0..2^24",
                             c->start_pool);
@@ -153,9 +160,9 @@ int rz_selfplay_config_check(const rz_selfplay_config *c, rz_error *err)
 
 static void free_buffers(rz_selfplay *t)
 {
-    void *bufs[] = {t->states,  t->start,   t->starter,  t->rngs,     t->len,      t->batch_obs,
+    void *bufs[] = {t->states,  t->start,   t->starter, t->offset,  t->rngs,     t->len,      t->batch_obs,
                     t->batch_mask, t->active, t->scratch, t->obs,      t->mask,     t->action,
-                    t->player,  t->lmask,   t->adv_dec,  t->rewards,  t->adv,      t->logp,
+                    t->player,  t->lmask, t->blogp,   t->adv_dec,  t->rewards,  t->adv,      t->logp,
                     t->old_logp, t->ref_logp, t->ent,    t->dlogp,    t->dlogits,  t->perm,
                     t->mb_obs,  t->mb_mask, t->mb_action, t->mb_old,  t->mb_ref,   t->mb_adv,
                     t->mb_lmask, t->pool};
@@ -237,6 +244,7 @@ int rz_selfplay_create(rz_selfplay **out, const rz_game *g, const rz_mlp_config 
     ALLOC(states, (size_t)n * t->S, "selfplay states");
     ALLOC(start, (size_t)P * t->S, "selfplay start positions");
     ALLOC(starter, (size_t)P, "selfplay starters");
+    ALLOC(offset, (size_t)P, "selfplay exploration offsets");
     ALLOC(rngs, (size_t)n, "selfplay rngs");
     ALLOC(len, (size_t)n, "selfplay lengths");
     ALLOC(batch_obs, (size_t)n * I, "selfplay forward batch");
@@ -248,6 +256,7 @@ int rz_selfplay_create(rz_selfplay **out, const rz_game *g, const rz_mlp_config 
     ALLOC(action, D, "selfplay actions");
     ALLOC(player, D, "selfplay players");
     ALLOC(lmask, D, "selfplay loss mask");
+    ALLOC(blogp, D, "selfplay behaviour log-probs");
     ALLOC(adv_dec, D, "selfplay decision advantages");
     ALLOC(rewards, (size_t)n, "selfplay rewards");
     ALLOC(adv, (size_t)n, "selfplay advantages");
@@ -385,6 +394,20 @@ static void draw_start(const rz_selfplay *t, void *st, rz_rng *rng)
     }
 }
 
+/* An exploring move: legal move number k mod n (k >= 0), or a uniform one (k < 0); *nlegal
+ * = n. */
+static int explore_move(const uint8_t *legal, int A, int k, rz_rng *rng, int *nlegal)
+{
+    int n = 0;
+    for (int a = 0; a < A; a++) n += legal[a] != 0;
+    *nlegal = n;
+    if (n == 0) return -1;
+    int pick = k >= 0 ? k % n : (int)rz_rng_below(rng, (uint64_t)n);
+    for (int a = 0; a < A; a++)
+        if (legal[a] && pick-- == 0) return a;
+    return -1;
+}
+
 static double now_seconds(void)
 {
     struct timespec ts;
@@ -407,6 +430,8 @@ static int play(rz_selfplay *t, long *D_out, rz_error *err)
         void *st = t->start + (size_t)p * S;
         draw_start(t, st, &r);
         t->starter[p] = rz_game_current_player(g, st);
+        /* drawn after the start, so explore = 0 draws the same games as before */
+        t->offset[p] = t->cfg.explore > 0 ? (int)rz_rng_below(&r, (uint64_t)t->A) : 0;
     }
     for (int i = 0; i < n; i++) {
         int p = i / G, k = i % G;
@@ -443,8 +468,14 @@ static int play(rz_selfplay *t, long *D_out, rz_error *err)
         for (int b = 0; b < B; b++) {
             const int i = t->active[b];
             void *st = t->states + (size_t)i * S;
-            const int a = rz_sample_token(logits + (size_t)b * A, A, &samp, &t->rngs[i],
-                                          t->scratch + (size_t)i * 2 * A, NULL);
+            const uint8_t *legal = t->batch_mask + (size_t)b * A;
+            const int explored = t->len[i] < t->cfg.explore;
+            int nlegal = 1;
+            const int a = explored
+                              ? explore_move(legal, A, t->len[i] == 0 ? i % G + t->offset[i / G] : -1,
+                                             &t->rngs[i], &nlegal)
+                              : rz_sample_token(logits + (size_t)b * A, A, &samp, &t->rngs[i],
+                                                t->scratch + (size_t)i * 2 * A, NULL);
             const size_t d = (size_t)i * M + (size_t)t->len[i];
             const int mover = rz_game_current_player(g, st);
             const int held = t->cfg.holdout > 0 && rz_position_heldout(g, st, t->cfg.holdout);
@@ -459,6 +490,7 @@ static int play(rz_selfplay *t, long *D_out, rz_error *err)
             t->player[d] = (int8_t)mover;
             const int rollout = t->cfg.first_plies > 0 && t->len[i] >= t->cfg.first_plies;
             t->lmask[d] = held || rollout ? 0.0f : 1.0f;
+            t->blogp[d] = explored ? -logf((float)nlegal) : 0.0f;
             t->len[i]++;
         }
         if (bad >= 0)
@@ -489,6 +521,7 @@ static int play(rz_selfplay *t, long *D_out, rz_error *err)
             t->action[D] = t->action[src + j];
             t->player[D] = t->player[src + j];
             t->lmask[D] = t->lmask[src + j];
+            t->blogp[D] = t->blogp[src + j];
         }
     }
     *D_out = D;
@@ -592,6 +625,11 @@ int rz_selfplay_step(rz_selfplay *t, rz_selfplay_stats *st, rz_error *err)
     if (rc) return rc;
     double ent = 0.0;
     for (long d = 0; d < D; d++) ent += (double)t->ent[d] * t->lmask[d];
+    /* an exploring move was drawn uniformly, not from the policy: its ratio is pi / uniform,
+     * so the clip stops pushing a bad move down (and a good one up) once the policy is
+     * already away from uniform, instead of driving log pi to -inf */
+    for (long d = 0; d < D; d++)
+        if (t->blogp[d] != 0.0f) t->old_logp[d] = t->blogp[d];
     s.entropy = trained > 0 ? ent / trained : 0.0;
     const int use_ref = t->ref && t->cfg.obj.beta > 0.0f;
     if (use_ref) {

@@ -877,13 +877,18 @@ typedef struct {
                           * non-terminal positions reachable from the initial state (by
                           * observation, held-out ones left out), enumerated at create;
                           * more than k of them is RZ_ERR_ARG. 0 = random openings */
+    int explore;         /* k > 0: the first k plies of each game ignore the policy (exploring
+                          * starts): at the first, game g of a group plays legal move number
+                          * (g + o) mod n of its n legal moves (o uniform per group, so the
+                          * group covers the moves evenly), later ones are uniform; these
+                          * decisions are trained like any other. 0 = off */
     rz_adamw_config opt; /* warmup and total_steps count trainer steps (rz_selfplay_step) */
     uint64_t seed;
 } rz_selfplay_config;
 
 /* positions 16, group 8, opening_max 2, temperature 1, mu 1, minibatches 1, GRPO with
  * group scale, rz_objective_default, ref_reset 0, entropy_coef 0, first_plies 0, holdout 0,
- * start_pool 0, rz_adamw_config_default with
+ * start_pool 0, explore 0, rz_adamw_config_default with
  * lr 3e-3, grad_clip 1, seed 1. */
 void rz_selfplay_config_default(rz_selfplay_config *cfg);
 /* Names the bad field. */

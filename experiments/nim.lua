@@ -11,7 +11,8 @@ local rz = require "rlzero"
 local run = require("rlzero.run").open("nim", {
   game = "nim(piles=3;5;7)", steps = 1500, seed = 1, hidden = 128, layers = 2, positions = 256,
   group = 8, opening_max = 4, first_plies = 0, lr = 1e-3, entropy_coef = 0.05, mu = 1,
-  minibatches = 1, holdout = 5, eval_games = 500, log_every = 100,
+  minibatches = 1, holdout = 5, eval_games = 500, log_every = 100, start_pool = 0,
+  temperature = 1.0, scale = "group", weight_decay = 0.0, activation = "relu", explore = 0,
 }, ...)
 local cfg = run.cfg
 
@@ -20,7 +21,10 @@ local trainer = rz.selfplay{game = game, hidden = cfg.hidden, layers = cfg.layer
                             positions = cfg.positions, group = cfg.group,
                             opening_max = cfg.opening_max, first_plies = cfg.first_plies,
                             lr = cfg.lr, entropy_coef = cfg.entropy_coef, mu = cfg.mu,
-                            minibatches = cfg.minibatches, holdout = cfg.holdout, seed = cfg.seed}
+                            minibatches = cfg.minibatches, holdout = cfg.holdout, seed = cfg.seed,
+                            start_pool = cfg.start_pool, temperature = cfg.temperature,
+                            scale = cfg.scale, weight_decay = cfg.weight_decay,
+                            activation = cfg.activation, explore = cfg.explore}
 local train_seconds, start = require("rlzero.selfplay").train(run, trainer, {
   status = function(m) return string.format("len %.1f entropy %.2f", m.length_mean, m.entropy) end,
   snapshots = 0,

@@ -500,7 +500,7 @@ static int selfplay_gc(lua_State *L)
 static const char *const selfplay_fields[] = {
     "game", "hidden", "layers", "activation", "positions", "group", "opening_max", "temperature",
     "mu", "minibatches", "estimator", "scale", "eps_low", "eps_high", "beta", "kl", "loss",
-    "ref_reset", "entropy_coef", "first_plies", "holdout", "start_pool", "lr", "beta1", "beta2", "weight_decay", "grad_clip",
+    "ref_reset", "entropy_coef", "first_plies", "holdout", "start_pool", "explore", "lr", "beta1", "beta2", "weight_decay", "grad_clip",
     "warmup", "total_steps", "min_lr_ratio", "seed", "init_seed", NULL};
 
 /* rz.selfplay{game = "tictactoe" | rz.game, hidden = 64, layers = 2, ...} */
@@ -539,6 +539,7 @@ static int rz_selfplay_new(lua_State *L)
     c.first_plies = (int)lrz_opt_int(L, 1, W, "first_plies", 0, 0, 1 << 30);
     c.holdout = (int)lrz_opt_int(L, 1, W, "holdout", 0, 0, 1 << 30);
     c.start_pool = (int)lrz_opt_int(L, 1, W, "start_pool", 0, 0, 1 << 24);
+    c.explore = (int)lrz_opt_int(L, 1, W, "explore", 0, 0, 1000);
     c.opt.lr = (float)lrz_opt_num(L, 1, W, "lr", c.opt.lr, 0.0, 10.0);
     c.opt.beta1 = (float)lrz_opt_num(L, 1, W, "beta1", c.opt.beta1, 0.0, 0.9999);
     c.opt.beta2 = (float)lrz_opt_num(L, 1, W, "beta2", c.opt.beta2, 0.0, 0.9999);

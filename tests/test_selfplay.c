@@ -154,6 +154,7 @@ static void run_steps(const rz_game *g, int threads, int steps, float *out, size
     if (explore) { /* a start pool draws from the same streams as the openings */
         cfg.start_pool = 1000;
         cfg.first_plies = 1;
+        cfg.explore = 2; /* exploring moves draw from each game's stream too */
     }
     rz_mlp_config mc = {0, 0, 2, 32, RZ_ACT_RELU};
     rz_selfplay *t = NULL;
@@ -235,6 +236,49 @@ static void test_start_pool(void)
     cfg.start_pool = 58;
     t = NULL;
     CHECK(rz_selfplay_create(&t, g, &mc, 1, &cfg, &err) == RZ_ERR_ARG && strstr(err.msg, "start_pool"));
+    rz_game_free(g);
+}
+
+/* explore >= the longest game: every move is an exploring one, so the games do not depend
+ * on the policy (two different initial weights play the same games), and every decision's
+ * ratio is pi / uniform rather than 1 (so the clip acts even with mu = 1). */
+static void test_explore(void)
+{
+    rz_game *g = game("nim(piles=2;3;4)");
+    rz_error err = {0};
+    rz_selfplay_config cfg;
+    rz_selfplay_config_default(&cfg);
+    cfg.explore = rz_game_max_moves(g);
+    cfg.positions = 32;
+    rz_mlp_config mc = {0, 0, 1, 16, RZ_ACT_RELU};
+    rz_selfplay_stats st[2];
+    for (int k = 0; k < 2; k++) {
+        rz_selfplay *t = NULL;
+        CHECK_OK(rz_selfplay_create(&t, g, &mc, 1 + (uint64_t)k * 100, &cfg, &err), &err);
+        REQUIRE(t);
+        CHECK_OK(rz_selfplay_step(t, &st[k], &err), &err);
+        rz_selfplay_free(t);
+    }
+    CHECKF(st[0].win0 == st[1].win0 && st[0].length_mean == st[1].length_mean &&
+               st[0].decisions == st[1].decisions,
+           "explored games differ between policies: win0 %g vs %g", st[0].win0, st[1].win0);
+    /* after a large update the policy is far from uniform: with mu = 1 a policy move's ratio
+     * is exactly 1, an exploring move's is not */
+    cfg.opt.lr = 0.1f;
+    for (int k = 0; k < 2; k++) {
+        cfg.explore = k ? rz_game_max_moves(g) : 0;
+        rz_selfplay *t = NULL;
+        CHECK_OK(rz_selfplay_create(&t, g, &mc, 1, &cfg, &err), &err);
+        REQUIRE(t);
+        for (int s = 0; s < 2; s++) CHECK_OK(rz_selfplay_step(t, &st[k], &err), &err);
+        rz_selfplay_free(t);
+    }
+    CHECKF(st[0].clip_frac == 0.0, "policy moves: clip_frac %g", st[0].clip_frac);
+    CHECKF(st[1].clip_frac > 0.05, "exploring moves: clip_frac %g, want ratios pi / uniform",
+           st[1].clip_frac);
+    cfg.explore = -1;
+    rz_selfplay *t = NULL;
+    CHECK(rz_selfplay_create(&t, g, &mc, 1, &cfg, &err) == RZ_ERR_ARG && strstr(err.msg, "explore"));
     rz_game_free(g);
 }
 
@@ -387,6 +431,7 @@ int main(void)
     test_gradient();
     test_thread_invariance();
     test_start_pool();
+    test_explore();
     test_config_errors();
     test_arena_known();
     test_winning_moves();
