@@ -13,10 +13,10 @@
 #define MAX_TERMS 32
 
 typedef struct {
-    long min_terms, max_terms, max_term;
+    long min_terms, max_terms, max_term, equals;
 } chain;
 
-static const char *const keys[] = {"min_terms", "max_terms", "max_term", NULL};
+static const char *const keys[] = {"min_terms", "max_terms", "max_term", "equals", NULL};
 
 static int create(void **state, const rz_spec *spec, rz_canon *canon, rz_error *err)
 {
@@ -24,7 +24,8 @@ static int create(void **state, const rz_spec *spec, rz_canon *canon, rz_error *
     int rc;
     if ((rc = rz_task_int(spec, "min_terms", 4, 2, MAX_TERMS, &c.min_terms, canon, err)) ||
         (rc = rz_task_int(spec, "max_terms", 6, c.min_terms, MAX_TERMS, &c.max_terms, canon, err)) ||
-        (rc = rz_task_int(spec, "max_term", 9, 1, 999, &c.max_term, canon, err)))
+        (rc = rz_task_int(spec, "max_term", 9, 1, 999, &c.max_term, canon, err)) ||
+        (rc = rz_task_int(spec, "equals", 1, 0, 1, &c.equals, canon, err)))
         return rc;
     chain *s = rz_alloc(sizeof *s, "chain state", err);
     if (!s) return RZ_ERR_NOMEM;
@@ -48,14 +49,14 @@ static int item(const void *state, rz_rng *rng, char *prompt, char *answer, rz_e
         sum += t;
         used += (size_t)snprintf(prompt + used, RZ_TASK_TEXT - used, "%s%ld", i ? "+" : "", t);
     }
-    snprintf(prompt + used, RZ_TASK_TEXT - used, "=");
+    snprintf(prompt + used, RZ_TASK_TEXT - used, "%s", c->equals ? "=" : "");
     snprintf(answer, RZ_TASK_TEXT, "%ld", sum);
     return RZ_OK;
 }
 
-/* The sum of the prompt "t+t+...+t=" (unsigned decimal terms, nothing else), or 0 when
- * the prompt is not of that form or overflows. */
-static int prompt_sum(const char *prompt, int64_t *out)
+/* The sum of the prompt "t+t+...+t=" ("t+t+...+t" when equals = 0; unsigned decimal terms,
+ * nothing else), or 0 when the prompt is not of that form or overflows. */
+static int prompt_sum(const char *prompt, int equals, int64_t *out)
 {
     if (!prompt) return 0;
     size_t len = strnlen(prompt, RZ_TASK_TEXT), pos = 0;
@@ -69,7 +70,7 @@ static int prompt_sum(const char *prompt, int64_t *out)
             pos++;
             continue;
         }
-        if (terms < 1 || pos + 1 != len || prompt[pos] != '=') return 0;
+        if (terms < 1 || pos + (size_t)equals != len || (equals && prompt[pos] != '=')) return 0;
         *out = sum;
         return 1;
     }
@@ -77,10 +78,10 @@ static int prompt_sum(const char *prompt, int64_t *out)
 
 static double check(const void *state, const rz_item *it, const char *ans, size_t len)
 {
-    (void)state;
+    const chain *c = state;
     int64_t sum;
     rz_q want, got;
-    if (!prompt_sum(it->prompt, &sum) || !rz_q_make(&want, sum, 1)) return 0.0;
+    if (!prompt_sum(it->prompt, (int)c->equals, &sum) || !rz_q_make(&want, sum, 1)) return 0.0;
     return rz_q_parse(ans, len, &got) && rz_q_eq(got, want);
 }
 
@@ -88,7 +89,8 @@ const rz_task_def rz_task_chain = {
     .name = "chain",
     .doc = "chain: the sum of a chain of small numbers, prompt \"3+4+2+5=\", answer \"14\"; "
            "min_terms=4 (2..32), max_terms=6 (min_terms..32), max_term=9 (1..999) the "
-           "largest term (terms are 1..max_term)",
+           "largest term (terms are 1..max_term), equals=1 (0: the prompt is \"3+4+2+5\", "
+           "without the \"=\")",
     .keys = keys,
     .create = create,
     .destroy = destroy,

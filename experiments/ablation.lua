@@ -23,7 +23,7 @@ local Run = require "rlzero.run"
 
 local run = Run.open("ablation", {
   steps = 160, seed = 1,
-  env = "chain(min_terms=4,max_terms=6,max_term=9)",
+  env = "chain(min_terms=4,max_terms=6,max_term=9,equals=0)",
   p_worked_think = 0.25,
   -- the three sizes: main (as in r1zero.lua), large (teacher, direct), small (student)
   dim = 64, layers = 2, large_dim = 96, large_layers = 3, small_dim = 32, small_layers = 2,

@@ -16,7 +16,7 @@ local run = require("rlzero.run").open("r1zero", {
   steps = 150,                 -- RL steps
   seed = 1,
   -- sums of 4 to 6 numbers in 1..9: hard at once, easy step by step
-  env = "chain(min_terms=4,max_terms=6,max_term=9)",
+  env = "chain(min_terms=4,max_terms=6,max_term=9,equals=0)",
   -- the base model and its pretraining
   dim = 64, layers = 2, heads = 4, context = 80,
   pretrain_steps = 500, pretrain_batch = 96, pretrain_lr = 6e-3,

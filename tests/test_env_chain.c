@@ -51,10 +51,24 @@ int main(void)
     ENV_TABLE(e, &null_item, null_cases);
     rz_env_free(e);
 
+    /* equals=0: the prompt has no "=", and then a prompt with one is not a chain */
+    e = env_open("chain(equals=0)");
+    rz_item bare = env_fake_item("3+4+2+5", "14");
+    static const env_case bare_cases[] = {{W("14"), 1, 1, 1}, {W("13"), 0, 1, 1}};
+    ENV_TABLE(e, &bare, bare_cases);
+    static const char *const bad_bare[] = {"3+4+2+5=", "3+4+2+", "", "+3", "3+4 "};
+    for (size_t i = 0; i < sizeof bad_bare / sizeof *bad_bare; i++) {
+        rz_item b = env_fake_item(bad_bare[i], "14");
+        static const env_case none[] = {{W("14"), 0, 1, 1}, {W("7"), 0, 1, 1}};
+        ENV_TABLE(e, &b, none);
+    }
+    rz_env_free(e);
+
     /* the generator: terms and counts in range, the answer their sum */
     const char *specs[] = {"chain", "chain(min_terms=2,max_terms=2,max_term=50)",
-                           "chain(min_terms=8,max_terms=12,max_term=999)"};
-    const long lo[] = {4, 2, 8}, hi[] = {6, 2, 12}, top[] = {9, 50, 999};
+                           "chain(min_terms=8,max_terms=12,max_term=999)", "chain(equals=0)"};
+    const long lo[] = {4, 2, 8, 4}, hi[] = {6, 2, 12, 6}, top[] = {9, 50, 999, 9};
+    const int eq[] = {1, 1, 1, 0};
     for (size_t s = 0; s < sizeof specs / sizeof *specs; s++) {
         e = env_open(specs[s]);
         rz_error err = {0};
@@ -70,7 +84,7 @@ int main(void)
                 n++;
                 sum += t;
                 if (*end != '+') {
-                    ok &= end[0] == '=' && end[1] == '\0';
+                    ok &= eq[s] ? end[0] == '=' && end[1] == '\0' : end[0] == '\0';
                     break;
                 }
                 p = end + 1;

@@ -10,7 +10,7 @@
 -- What it holds, like the web text a real base model saw:
 --   facts    "14+8=22", "3+4+2=9": two-term sums (the steps of a worked chain) and short
 --            chains answered directly;
---   worked   "3+4+2+5=7+2+5=9+5=14", "add 3+4+2+5 in steps: 7+2+5=9+5=14, so it is 14":
+--   worked   "3+4+2+5=7+2+5=9+5=14", "add 3+4+2+5 in steps: 3+4+2+5=7+2+5=9+5=14, so it is 14":
 --            chains summed one step at a time, in a few formats (see M.worked);
 --   tagged   questions in other words ("what is 3+4+2+5?") followed by
 --            <think>...</think> <answer>...</answer>: usually a short thought ("easy")
@@ -18,8 +18,8 @@
 --            ("<think>3+4+2+5=7+2+5=9+5=14</think>");
 --   prose    small stories with numbers, and tagged prose questions.
 -- What it never holds: a held-out test problem, as a chain or as a step of a worked chain
--- (the caller passes them as `exclude`, without the "="), and the RL template
--- ("3+4+2+5= <think>") followed by anything.
+-- (the caller passes them as `exclude`, without any "="), and the RL template (the bare
+-- chain, "?", "<think>": "3+4+2+5? <think>") followed by anything.
 local M = {}
 
 -- The tokenizer every model here uses: characters plus the four tags.
@@ -46,7 +46,7 @@ function M.worked(terms)
   return table.concat(steps, "=")
 end
 
-M.version = 4 -- bumped whenever the documents change, so cached base models are redone
+M.version = 6 -- bumped whenever the documents change, so cached base models are redone
 
 local Corpus = {}
 Corpus.__index = Corpus
@@ -57,11 +57,12 @@ local DEFAULTS = {
   min_terms = 4,         -- chains of the task's length: min_terms..max_terms terms
   max_terms = 6,
   exclude = nil,         -- set of chains ("3+4+2+5") never to write, not even as a step
-  p_facts = 0.25,        -- shares of the document kinds
+  p_facts = 0.19,        -- shares of the document kinds
   p_worked = 0.35,
-  p_tagged = 0.36,
+  p_tagged = 0.42,
   p_prose = 0.04,
-  p_worked_think = 0.25, -- of tagged chain questions, the share thought through
+  p_worked_think = 0.3,  -- of tagged chain questions, the share thought through
+  p_alone = 0.3,         -- share of texts that are one tagged chain question alone
   max_chars = 78,        -- documents are packed up to this many characters
 }
 
@@ -137,15 +138,17 @@ function Corpus:worked_doc()
   local c, w = M.chain(t), M.worked(t)
   local s = tonumber(w:match("(%d+)$"))
   if math.random() < 0.5 then return c .. "=" .. w end
-  local forms = {"add %s in steps: %s, so it is %d", "to sum %s: %s. the sum is %d",
-                 "%s one at a time %s so the sum is %d"}
-  return string.format(pick(forms), c, w, s)
+  -- the prose forms restate the chain before its steps, as a thought-through answer does
+  local forms = {"add %s in steps: %s=%s, so it is %d", "to sum %s: %s=%s. the sum is %d",
+                 "%s one at a time %s=%s so the sum is %d"}
+  return string.format(pick(forms), c, c, w, s)
 end
 
 function Corpus:tagged_chain()
   local t = self:task_terms()
   local c = M.chain(t)
-  local q = string.format(pick{"what is %s?", "find %s.", "sum %s.", "%s?", "add %s."}, c)
+  -- never "%s?": with the bare chain that is the RL template (r1.template)
+  local q = string.format(pick{"what is %s?", "find %s.", "sum %s.", "how much is %s?", "add %s."}, c)
   local w = M.worked(t)
   local s = tonumber(w:match("(%d+)$"))
   -- a thought-through answer first restates the chain, so the steps follow it as in the
@@ -197,6 +200,14 @@ function Corpus:batch(step, n)
   local out = {}
   for i = 1, n do
     local parts, len = {}, 0
+    -- some texts are one tagged chain question alone: a question at the very start of the
+    -- context is what the model meets under the RL template, and copying a chain from
+    -- there is a skill of its own (a model that only saw questions after other documents
+    -- restated a chain right in 1 of 82 worked answers there, 39 of 115 after "what is")
+    if math.random() < self.p_alone then
+      out[i] = self:tagged_chain()
+      goto next
+    end
     for _ = 1, 8 do
       local d, tagged = self:document()
       if len == 0 or len + #d + 1 <= self.max_chars then
@@ -207,6 +218,7 @@ function Corpus:batch(step, n)
       if len >= self.max_chars - 8 then break end
     end
     out[i] = table.concat(parts, " ")
+    ::next::
   end
   return out
 end

@@ -13,9 +13,10 @@ local plot = require "rlzero.plot"
 
 local M = {}
 
--- R1-Zero's template adapted to a character tokenizer: the problem, then "<think>" so the
--- model starts its reasoning; it must close it and give "<answer>...</answer>".
-M.template = {prefix = "", suffix = " <think>"}
+-- R1-Zero's template adapted to a character tokenizer: the problem (a bare chain: the env
+-- is chain(..., equals=0)), "?", then "<think>" so the model starts its reasoning; it must
+-- close it and give "<answer>...</answer>". The corpus never holds this form.
+M.template = {prefix = "", suffix = "? <think>"}
 
 function M.tokenizer()
   return rz.tokenizer.chars{alphabet = corpus.alphabet, specials = corpus.specials}
