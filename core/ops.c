@@ -89,7 +89,7 @@ void rz_matmul_backward(float *din, float *dw, const float *dout, const float *i
  * falls in a tile: eight lanes accumulate a[i+j] * b[i+j] for i = 0, 8, 16, ... in order,
  * the lanes are combined in a fixed tree (hsum8, or hsum8x4 for four outputs at once,
  * which gives the same bits), and the tail (n % 8) is added last in order.
- * Tiles of 2 rows x 4 outputs reuse loads; the 1x4 and 1x1 tiles cover the edges.
+ * Tiles of 4 or 2 rows x 4 outputs reuse loads; the 1x4 and 1x1 tiles cover the edges.
  * Floating-point contraction stays off under -std=c11, so the AVX2 clone and the
  * baseline SSE clone give the same bits. */
 typedef float v8 __attribute__((vector_size(32)));
@@ -200,8 +200,36 @@ INLINE void tile_2x4(float *y, int ldy, const float *x, int ldx, const float *w,
     y[ldy + 3] = tail(t[3], x1, w3, i, n);
 }
 
+/* Four rows by four outputs: sixteen accumulators, which only the 32 vector registers of
+ * the x86-64-v4 clone hold without spilling (the others still give the same bits). */
+INLINE void tile_4x4(float *y, int ldy, const float *x, int ldx, const float *w, int ldw, int n)
+{
+    v8 a[4][4] = {{{0}}};
+    const float *w0 = w, *w1 = w + ldw, *w2 = w + 2 * (size_t)ldw, *w3 = w + 3 * (size_t)ldw;
+    const float *x0 = x, *x1 = x + ldx, *x2 = x + 2 * (size_t)ldx, *x3 = x + 3 * (size_t)ldx;
+    int i = 0;
+    for (; i + 8 <= n; i += 8) {
+        v8 u0 = load8(x0 + i), u1 = load8(x1 + i), u2 = load8(x2 + i), u3 = load8(x3 + i), k;
+        k = load8(w0 + i), a[0][0] += u0 * k, a[1][0] += u1 * k, a[2][0] += u2 * k, a[3][0] += u3 * k;
+        k = load8(w1 + i), a[0][1] += u0 * k, a[1][1] += u1 * k, a[2][1] += u2 * k, a[3][1] += u3 * k;
+        k = load8(w2 + i), a[0][2] += u0 * k, a[1][2] += u1 * k, a[2][2] += u2 * k, a[3][2] += u3 * k;
+        k = load8(w3 + i), a[0][3] += u0 * k, a[1][3] += u1 * k, a[2][3] += u2 * k, a[3][3] += u3 * k;
+    }
+    const float *xr[4] = {x0, x1, x2, x3}, *wr[4] = {w0, w1, w2, w3};
+    /* unrolled, so that a stays in registers */
+#pragma GCC unroll 4
+    for (int r = 0; r < 4; r++) {
+        float t[4];
+        hsum8x4(t, a[r][0], a[r][1], a[r][2], a[r][3]);
+#pragma GCC unroll 4
+        for (int j = 0; j < 4; j++) y[(size_t)r * ldy + j] = tail(t[j], xr[r], wr[j], i, n);
+    }
+}
+
+/* The x86-64-v4 clone is there for its 32 vector registers; its vectors stay 8 wide, so
+ * every clone gives the same bits. */
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && defined(__linux__)
-#define RZ_CLONES __attribute__((target_clones("avx2", "default")))
+#define RZ_CLONES __attribute__((target_clones("arch=x86-64-v4", "avx2", "default")))
 #else
 #define RZ_CLONES
 #endif
@@ -211,6 +239,15 @@ RZ_CLONES static void matmul_rows_block(float *out, const float *in, const float
                                         int IC, int OC, int o0, int o1)
 {
     int n = 0;
+    for (; n + 4 <= N; n += 4) {
+        const float *x = in + (size_t)n * IC;
+        float *y = out + (size_t)n * OC;
+        int o = o0;
+        for (; o + 4 <= o1; o += 4) tile_4x4(y + o, OC, x, IC, w + (size_t)o * IC, IC, IC);
+        for (; o < o1; o++)
+            for (int r = 0; r < 4; r++)
+                tile_1x1(y + (size_t)r * OC + o, x + (size_t)r * IC, w + (size_t)o * IC, IC);
+    }
     for (; n + 2 <= N; n += 2) {
         const float *x = in + (size_t)n * IC;
         float *y = out + (size_t)n * OC;
