@@ -474,11 +474,11 @@ INLINE v8 exp8(v8 x)
  * The KV-cache decode and the full forward share attention_row, and a decode row's
  * result depends only on its own query, keys and values. */
 
-/* s[u] for u < n. kt holds the keys in tiles of eight: element i of key u is at
- * kt[(u / 8) * 8d + 8i + u % 8]; the tiles up to n rounded up to 8 must be readable. */
-INLINE void dots_t(float *s, const float *x, const float *kt, int n, int d)
+/* s[u] for u < n. kt holds the keys in tiles of eight, `tile` floats apart: element i of
+ * key u is at kt[(u / 8) * tile + 8i + u % 8]; the tiles up to n rounded up to 8 must be
+ * readable. */
+INLINE void dots_t(float *s, const float *x, const float *kt, int n, int d, size_t tile)
 {
-    size_t tile = (size_t)8 * d;
     int u = 0;
     for (; u + 32 <= n; u += 32) { /* four independent chains hide the add latency */
         v8 a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0};
@@ -540,11 +540,9 @@ INLINE void wsum(float *out, const float *w, size_t ldw, const float *x, size_t 
     }
 }
 
-RZ_CLONES static void attention_row(float *out, float *p, const float *q, const float *kt,
-                                    const float *v, size_t ldv, int n, int hd)
+/* p = softmax(scale * p) over n entries. */
+INLINE void softmax_scaled(float *p, int n, float scale)
 {
-    float scale = 1.0f / sqrtf((float)hd);
-    dots_t(p, q, kt, n, hd);
     v8 mx8 = splat8(-INFINITY);
     int u = 0;
     for (; u + 8 <= n; u += 8) {
@@ -570,7 +568,86 @@ RZ_CLONES static void attention_row(float *out, float *p, const float *q, const 
         memcpy(p + u, &e, sizeof e);
     }
     store_part(p + u, tail_e * inv, m);
+}
+
+RZ_CLONES static void attention_row(float *out, float *p, const float *q, const float *kt,
+                                    const float *v, size_t ldv, int n, int hd)
+{
+    dots_t(p, q, kt, n, hd, (size_t)8 * hd);
+    softmax_scaled(p, n, 1.0f / sqrtf((float)hd));
     wsum(out, p, 1, v, ldv, n, hd, 0);
+}
+
+/* out[i] = c[i] + sum_{u < n} w[u] x[u * ldx + i] for i < d, the sum continuing from
+ * c = out (carry) or from zero, one term at a time: wsum over a range of u cut in pieces
+ * gives the bits of wsum over the whole range. */
+INLINE void wsum_carry(float *out, const float *w, const float *x, size_t ldx, int n, int d,
+                       int carry)
+{
+    int i = 0;
+    for (; i + 32 <= d; i += 32) {
+        v8 a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0};
+        if (carry) {
+            a0 = load8(out + i), a1 = load8(out + i + 8);
+            a2 = load8(out + i + 16), a3 = load8(out + i + 24);
+        }
+        for (int u = 0; u < n; u++) {
+            v8 wu = splat8(w[u]);
+            const float *r = x + u * ldx + i;
+            a0 += wu * load8(r);
+            a1 += wu * load8(r + 8);
+            a2 += wu * load8(r + 16);
+            a3 += wu * load8(r + 24);
+        }
+        memcpy(out + i, &a0, sizeof a0);
+        memcpy(out + i + 8, &a1, sizeof a1);
+        memcpy(out + i + 16, &a2, sizeof a2);
+        memcpy(out + i + 24, &a3, sizeof a3);
+    }
+    for (; i + 8 <= d; i += 8) {
+        v8 a = {0};
+        if (carry) a = load8(out + i);
+        for (int u = 0; u < n; u++) a += splat8(w[u]) * load8(x + u * ldx + i);
+        memcpy(out + i, &a, sizeof a);
+    }
+    for (; i < d; i++) {
+        float a = carry ? out[i] : 0.0f;
+        for (int u = 0; u < n; u++) a += w[u] * x[u * ldx + i];
+        out[i] = a;
+    }
+}
+
+/* Heads [h0, h1) of one decode row, position-major so that the row's keys and values
+ * stream through memory once: the scores of 32 keys for every head in turn, then the
+ * softmax of each head, then the values 32 positions at a time for every head in turn,
+ * each head's sums carried in out. Every score, probability and output element is the
+ * computation attention_row does, in the same order: the same bits. */
+RZ_CLONES static void attention_decode(float *out, float *p, size_t ldp, const float *q,
+                                       const float *kc, const float *vc, int n, int h0, int h1,
+                                       int NH, int hd)
+{
+    enum { G = 32 };
+    size_t C = (size_t)NH * hd, tile = 8 * C, htile = (size_t)8 * hd;
+    int u = 0;
+    for (; u + G <= n; u += G)
+        for (int h = h0; h < h1; h++)
+            dots_t(p + h * ldp + u, q + h * hd, kc + (u / 8) * tile + h * htile, G, hd, tile);
+    if (u < n)
+        for (int h = h0; h < h1; h++)
+            dots_t(p + h * ldp + u, q + h * hd, kc + (u / 8) * tile + h * htile, n - u, hd, tile);
+    float scale = 1.0f / sqrtf((float)hd);
+    for (int h = h0; h < h1; h++) softmax_scaled(p + h * ldp, n, scale);
+    for (u = 0; u < n; u += G) {
+        int m = n - u < G ? n - u : G;
+        for (int h = h0; h < h1; h++)
+            wsum_carry(out + h * hd, p + h * ldp + u, vc + u * C + h * hd, C, m, hd, u > 0);
+    }
+}
+
+void rz_attention_decode(float *out, float *p, size_t ldp, const float *q, const float *kc,
+                         const float *vc, int n, int h0, int h1, int NH, int hd)
+{
+    attention_decode(out, p, ldp, q, kc, vc, n, h0, h1, NH, hd);
 }
 
 void rz_attention_row(float *out, float *p, const float *q, const float *kt, const float *v,
@@ -656,7 +733,7 @@ RZ_CLONES static void attention_backward_head(float *dq, float *dk, float *dv, c
         const float *p = att + (size_t)t * T, *g = dout + (size_t)t * C;
         float *d = ds + (size_t)t * Tp;
         int n = t + 1, u = 0;
-        dots_t(d, g, vt, n, hd); /* dP[t, u] = g_t . v_u */
+        dots_t(d, g, vt, n, hd, (size_t)8 * hd); /* dP[t, u] = g_t . v_u */
         v8 s8 = {0};
         for (; u + 8 <= n; u += 8) s8 += load8(p + u) * load8(d + u);
         int m = n - u;

@@ -61,10 +61,11 @@ struct rz_kvcache {
     int slots, len;
     size_t lenp;               /* len rounded up to 8: the keys' row stride */
     rz_transformer_config cfg; /* of the model it was made for */
-    /* per (layer, slot, head), contiguous so that a row's attention streams through
-     * memory: rotated keys in transposed tiles (lenp/8, hd, 8), values (len, hd) */
-    float *k;                  /* (L, slots, NH, lenp/8, hd, 8) */
-    float *v;                  /* (L, slots, NH, len, hd) */
+    /* per (layer, slot), position-major so that a row's attention streams through its
+     * part of the cache once: rotated keys in tiles of eight positions, each every head's
+     * keys transposed (NH, hd, 8); values as rows of C */
+    float *k;                  /* (L, slots, lenp/8, NH, hd, 8) */
+    float *v;                  /* (L, slots, len, C) */
     int *filled;               /* (slots) positions fed so far */
     int *seen;                 /* (slots) duplicate check within one call */
     float *x, *xn, *q, *kt, *vt, *atty, *tmp; /* (slots, C) */
@@ -613,6 +614,11 @@ static void decode_rows(rz_transformer *m, rz_kvcache *c, int r0, int r1, const 
     const float *w = m->params.param;
     size_t slot_stride = (size_t)len * C, layer_stride = (size_t)S * slot_stride;
     size_t lenp = c->lenp, kslot_stride = lenp * C, klayer_stride = (size_t)S * kslot_stride;
+    int split_heads = 0;
+#ifdef _OPENMP
+    split_heads = !omp_in_parallel() && omp_get_max_threads() > 1 &&
+                  (size_t)n * len * C >= RZ_PAR_MIN;
+#endif
     rz_embedding_forward(x, tokens, w + m->embed, n, C);
     for (int l = 0; l < L; l++) {
         const layer_off *o = &m->layer[l];
@@ -623,24 +629,27 @@ static void decode_rows(rz_transformer *m, rz_kvcache *c, int r0, int r1, const 
         rz_matmul_rows(vt, xn, w + o->v, n, C, C);
         rz_rope_forward(q, q, pos, m->rope_cos, m->rope_sin, n, NH, hd);
         rz_rope_forward(kt, kt, pos, m->rope_cos, m->rope_sin, n, NH, hd);
-        for (int i = 0; i < n; i++)
-            for (int h = 0; h < NH; h++) {
-                const float *src = kt + (size_t)i * C + h * hd;
-                float *kd = kc + slot[i] * kslot_stride + (size_t)h * hd * lenp +
-                            (size_t)(pos[i] / 8) * 8 * hd + pos[i] % 8;
-                for (int j = 0; j < hd; j++) kd[8 * j] = src[j];
-                memcpy(vc + slot[i] * slot_stride + ((size_t)h * len + pos[i]) * hd,
-                       vt + (size_t)i * C + h * hd, (size_t)hd * sizeof(float));
-            }
-#pragma omp parallel for collapse(2) schedule(static) if((size_t)n * len * C >= RZ_PAR_MIN)
-        for (int i = 0; i < n; i++)
-            for (int h = 0; h < NH; h++) {
-                rz_attention_row(atty + (size_t)i * C + h * hd,
-                                 pbuf + ((size_t)i * NH + h) * len, q + (size_t)i * C + h * hd,
-                                 kc + slot[i] * kslot_stride + (size_t)h * hd * lenp,
-                                 vc + slot[i] * slot_stride + (size_t)h * len * hd, hd, pos[i] + 1,
-                                 hd);
-            }
+        for (int i = 0; i < n; i++) {
+            float *kd = kc + slot[i] * kslot_stride + (size_t)(pos[i] / 8) * 8 * C + pos[i] % 8;
+            const float *src = kt + (size_t)i * C;
+            for (int j = 0; j < C; j++) kd[8 * j] = src[j]; /* head h, element i at 8(hd h + i) */
+            memcpy(vc + slot[i] * slot_stride + (size_t)pos[i] * C, vt + (size_t)i * C,
+                   (size_t)C * sizeof(float));
+        }
+        if (split_heads) {
+            /* few rows and idle threads: the heads of a row are independent too */
+#pragma omp parallel for collapse(2) schedule(static)
+            for (int i = 0; i < n; i++)
+                for (int h = 0; h < NH; h++)
+                    rz_attention_decode(atty + (size_t)i * C, pbuf + (size_t)i * NH * len, len,
+                                        q + (size_t)i * C, kc + slot[i] * kslot_stride,
+                                        vc + slot[i] * slot_stride, pos[i] + 1, h, h + 1, NH, hd);
+        } else {
+            for (int i = 0; i < n; i++)
+                rz_attention_decode(atty + (size_t)i * C, pbuf + (size_t)i * NH * len, len,
+                                    q + (size_t)i * C, kc + slot[i] * kslot_stride,
+                                    vc + slot[i] * slot_stride, pos[i] + 1, 0, NH, NH, hd);
+        }
         rz_matmul_rows(tmp, atty, w + o->o, n, C, C);
         for (size_t i = 0; i < (size_t)n * C; i++) x[i] = x[i] + tmp[i];
         rz_rmsnorm_forward(xn, rstd, x, w + o->ln2, n, C, cfg->norm_eps);
