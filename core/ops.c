@@ -412,9 +412,13 @@ void rz_rope_backward(float *dx, const float *dout, const int *pos, const float 
 
 typedef unsigned v8u __attribute__((vector_size(32)));
 
+/* Lane by lane: GCC builds the initializer {x, x, ...} with eight inserts inside the
+ * target clones (and a shuffle the same way), this loop with one broadcast; the splats sit
+ * in the attention's inner loops. */
 INLINE v8 splat8(float x)
 {
-    v8 v = {x, x, x, x, x, x, x, x};
+    v8 v;
+    for (int j = 0; j < 8; j++) v[j] = x;
     return v;
 }
 
