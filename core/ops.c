@@ -694,12 +694,188 @@ static int thread_id(void)
 #endif
 }
 
+/* The training attention takes four query rows (or four key columns) at a time, so that
+ * each key, value or query row loaded serves four sums: the kernels below are dots_t and
+ * wsum for four rows whose lengths differ by one, each element the same computation in
+ * the same order as the one-row kernels (the forward stays bit-identical to the decode). */
+
+/* p[0, m) = v's lanes, m clipped to 0..8. */
+INLINE void store_clip(float *p, v8 v, int m)
+{
+    if (m >= 8)
+        memcpy(p, &v, sizeof v);
+    else if (m > 0)
+        store_part(p, v, m);
+}
+
+/* Row r < 4 of s (lds apart): dots_t of x's row r (ldx apart) against the first n0 + r
+ * keys; entries past each row's length are left alone. */
+INLINE void dots4_t(float *s, size_t lds, const float *x, size_t ldx, const float *kt, int n0,
+                    int d, size_t tile)
+{
+    const float *x0 = x, *x1 = x + ldx, *x2 = x + 2 * ldx, *x3 = x + 3 * ldx;
+    float *s0 = s, *s1 = s + lds, *s2 = s + 2 * lds, *s3 = s + 3 * lds;
+    int n3 = n0 + 3, u = 0;
+    for (; u + 8 < n3; u += 16) { /* two tiles: eight chains */
+        v8 a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0}, b0 = {0}, b1 = {0}, b2 = {0}, b3 = {0};
+        const float *ra = kt + (size_t)(u / 8) * tile, *rb = ra + tile;
+        for (int i = 0; i < d; i++) {
+            v8 ka = load8(ra + 8 * i), kb = load8(rb + 8 * i), xi;
+            xi = splat8(x0[i]), a0 += xi * ka, b0 += xi * kb;
+            xi = splat8(x1[i]), a1 += xi * ka, b1 += xi * kb;
+            xi = splat8(x2[i]), a2 += xi * ka, b2 += xi * kb;
+            xi = splat8(x3[i]), a3 += xi * ka, b3 += xi * kb;
+        }
+        store_clip(s0 + u, a0, n0 - u), store_clip(s0 + u + 8, b0, n0 - u - 8);
+        store_clip(s1 + u, a1, n0 + 1 - u), store_clip(s1 + u + 8, b1, n0 + 1 - u - 8);
+        store_clip(s2 + u, a2, n0 + 2 - u), store_clip(s2 + u + 8, b2, n0 + 2 - u - 8);
+        store_clip(s3 + u, a3, n3 - u), store_clip(s3 + u + 8, b3, n3 - u - 8);
+    }
+    if (u < n3) {
+        v8 a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0};
+        const float *ra = kt + (size_t)(u / 8) * tile;
+        for (int i = 0; i < d; i++) {
+            v8 ka = load8(ra + 8 * i);
+            a0 += splat8(x0[i]) * ka, a1 += splat8(x1[i]) * ka;
+            a2 += splat8(x2[i]) * ka, a3 += splat8(x3[i]) * ka;
+        }
+        store_clip(s0 + u, a0, n0 - u), store_clip(s1 + u, a1, n0 + 1 - u);
+        store_clip(s2 + u, a2, n0 + 2 - u), store_clip(s3 + u, a3, n3 - u);
+    }
+}
+
+/* Row r < 4 of out (ldo apart) = (or += when accumulate) wsum of w's row r (ldw apart)
+ * over its first n0 + r terms: sum_{u < n0 + r} w[r][u] x[u * ldx + i], i < d. */
+INLINE void wsum4(float *out, size_t ldo, const float *w, size_t ldw, const float *x, size_t ldx,
+                  int n0, int d, int accumulate)
+{
+    int i = 0;
+    for (; i + 32 <= d; i += 32) {
+        v8 a[4][4] = {{{0}}};
+        for (int u = 0; u < n0 + 3; u++) {
+            const float *r = x + u * ldx + i;
+            v8 x0 = load8(r), x1 = load8(r + 8), x2 = load8(r + 16), x3 = load8(r + 24);
+#pragma GCC unroll 4
+            for (int q = 0; q < 4; q++)
+                if (u < n0 + q) { /* always, but for the last three terms */
+                    v8 wq = splat8(w[q * ldw + u]);
+                    a[q][0] += wq * x0, a[q][1] += wq * x1, a[q][2] += wq * x2, a[q][3] += wq * x3;
+                }
+        }
+#pragma GCC unroll 4
+        for (int q = 0; q < 4; q++) {
+            float *o = out + q * ldo + i;
+            if (accumulate) {
+                a[q][0] += load8(o), a[q][1] += load8(o + 8);
+                a[q][2] += load8(o + 16), a[q][3] += load8(o + 24);
+            }
+            memcpy(o, &a[q][0], sizeof(v8));
+            memcpy(o + 8, &a[q][1], sizeof(v8));
+            memcpy(o + 16, &a[q][2], sizeof(v8));
+            memcpy(o + 24, &a[q][3], sizeof(v8));
+        }
+    }
+    for (; i + 8 <= d; i += 8) {
+        v8 a[4] = {{0}};
+        for (int u = 0; u < n0 + 3; u++) {
+            v8 xu = load8(x + u * ldx + i);
+#pragma GCC unroll 4
+            for (int q = 0; q < 4; q++)
+                if (u < n0 + q) a[q] += splat8(w[q * ldw + u]) * xu;
+        }
+#pragma GCC unroll 4
+        for (int q = 0; q < 4; q++) {
+            if (accumulate) a[q] += load8(out + q * ldo + i);
+            memcpy(out + q * ldo + i, &a[q], sizeof(v8));
+        }
+    }
+    for (int q = 0; q < 4; q++)
+        if (i < d) wsum(out + q * ldo + i, w + q * ldw, 1, x + i, ldx, n0 + q, d - i, accumulate);
+}
+
+/* Column c < 4 of the lower triangle: out row c (ldo apart) = (or += when accumulate)
+ * sum_{c <= t < n} w[t * ldw + c] x[t * ldx + i], i < d, t in order: wsum of the column
+ * from its diagonal entry down. n >= 4. */
+INLINE void wsum4_cols(float *out, size_t ldo, const float *w, size_t ldw, const float *x,
+                       size_t ldx, int n, int d, int accumulate)
+{
+    int i = 0;
+    for (; i + 32 <= d; i += 32) {
+        v8 a[4][4] = {{{0}}};
+        for (int t = 0; t < n; t++) {
+            const float *r = x + t * ldx + i, *wt = w + t * ldw;
+            v8 x0 = load8(r), x1 = load8(r + 8), x2 = load8(r + 16), x3 = load8(r + 24);
+#pragma GCC unroll 4
+            for (int c = 0; c < 4; c++)
+                if (c <= t) { /* always, but for the first three rows */
+                    v8 wc = splat8(wt[c]);
+                    a[c][0] += wc * x0, a[c][1] += wc * x1, a[c][2] += wc * x2, a[c][3] += wc * x3;
+                }
+        }
+#pragma GCC unroll 4
+        for (int c = 0; c < 4; c++) {
+            float *o = out + c * ldo + i;
+            if (accumulate) {
+                a[c][0] += load8(o), a[c][1] += load8(o + 8);
+                a[c][2] += load8(o + 16), a[c][3] += load8(o + 24);
+            }
+            memcpy(o, &a[c][0], sizeof(v8));
+            memcpy(o + 8, &a[c][1], sizeof(v8));
+            memcpy(o + 16, &a[c][2], sizeof(v8));
+            memcpy(o + 24, &a[c][3], sizeof(v8));
+        }
+    }
+    for (; i + 8 <= d; i += 8) {
+        v8 a[4] = {{0}};
+        for (int t = 0; t < n; t++) {
+            v8 xt = load8(x + t * ldx + i);
+#pragma GCC unroll 4
+            for (int c = 0; c < 4; c++)
+                if (c <= t) a[c] += splat8(w[t * ldw + c]) * xt;
+        }
+#pragma GCC unroll 4
+        for (int c = 0; c < 4; c++) {
+            if (accumulate) a[c] += load8(out + c * ldo + i);
+            memcpy(out + c * ldo + i, &a[c], sizeof(v8));
+        }
+    }
+    for (int c = 0; c < 4; c++)
+        if (i < d)
+            wsum(out + c * ldo + i, w + c * ldw + c, ldw, x + c * ldx + i, ldx, n - c, d - i,
+                 accumulate);
+}
+
+/* dS = P (dP - sum_u P dP) scale over one row of n entries, in place over dP. */
+INLINE void dsoftmax_row(float *d, const float *p, int n, float scale)
+{
+    int u = 0;
+    v8 s8 = {0};
+    for (; u + 8 <= n; u += 8) s8 += load8(p + u) * load8(d + u);
+    int m = n - u;
+    s8 += load_part(p + u, m, 0.0f) * load_part(d + u, m, 0.0f);
+    float s = hsum8(s8);
+    for (u = 0; u + 8 <= n; u += 8) {
+        v8 r = load8(p + u) * (load8(d + u) - s) * scale;
+        memcpy(d + u, &r, sizeof r);
+    }
+    store_part(d + u, load_part(p + u, m, 0.0f) * (load_part(d + u, m, 0.0f) - s) * scale, m);
+}
+
 RZ_CLONES static void attention_forward_head(float *out, float *att, const float *q,
                                              const float *k, const float *v, float *kt, int T,
                                              int C, int hd)
 {
     transpose_tiles(kt, k, C, T, hd);
-    for (int t = 0; t < T; t++)
+    size_t tile = (size_t)8 * hd;
+    float scale = 1.0f / sqrtf((float)hd);
+    int t = 0;
+    for (; t + 4 <= T; t += 4) {
+        float *p = att + (size_t)t * T;
+        dots4_t(p, T, q + (size_t)t * C, C, kt, t + 1, hd, tile);
+        for (int r = 0; r < 4; r++) softmax_scaled(p + (size_t)r * T, t + 1 + r, scale);
+        wsum4(out + (size_t)t * C, C, p, T, v, C, t + 1, hd, 0);
+    }
+    for (; t < T; t++)
         attention_row(out + (size_t)t * C, att + (size_t)t * T, q + (size_t)t * C, kt, v, C, t + 1,
                       hd);
 }
@@ -729,28 +905,32 @@ RZ_CLONES static void attention_backward_head(float *dq, float *dk, float *dv, c
                                               const float *att, const float *q, const float *k,
                                               const float *v, float *ws, int T, int C, int hd)
 {
-    size_t Tp = ((size_t)T + 7) & ~(size_t)7;
+    size_t Tp = ((size_t)T + 7) & ~(size_t)7, tile = (size_t)8 * hd;
     float scale = 1.0f / sqrtf((float)hd);
     float *vt = ws, *ds = ws + (size_t)hd * Tp; /* (Tp / 8, hd, 8) tiles, (T, Tp) */
     transpose_tiles(vt, v, C, T, hd);
-    for (int t = 0; t < T; t++) {
-        const float *p = att + (size_t)t * T, *g = dout + (size_t)t * C;
+    int t = 0;
+    for (; t + 4 <= T; t += 4) {
         float *d = ds + (size_t)t * Tp;
-        int n = t + 1, u = 0;
-        dots_t(d, g, vt, n, hd, (size_t)8 * hd); /* dP[t, u] = g_t . v_u */
-        v8 s8 = {0};
-        for (; u + 8 <= n; u += 8) s8 += load8(p + u) * load8(d + u);
-        int m = n - u;
-        s8 += load_part(p + u, m, 0.0f) * load_part(d + u, m, 0.0f);
-        float s = hsum8(s8);
-        for (u = 0; u + 8 <= n; u += 8) {
-            v8 r = load8(p + u) * (load8(d + u) - s) * scale;
-            memcpy(d + u, &r, sizeof r);
-        }
-        store_part(d + u, load_part(p + u, m, 0.0f) * (load_part(d + u, m, 0.0f) - s) * scale, m);
-        wsum(dq + (size_t)t * C, d, 1, k, C, n, hd, 1);
+        dots4_t(d, Tp, dout + (size_t)t * C, C, vt, t + 1, hd, tile); /* dP[t, u] = g_t . v_u */
+        for (int r = 0; r < 4; r++)
+            dsoftmax_row(d + (size_t)r * Tp, att + (size_t)(t + r) * T, t + 1 + r, scale);
+        wsum4(dq + (size_t)t * C, C, d, Tp, k, C, t + 1, hd, 1);
     }
-    for (int u = 0; u < T; u++) {
+    for (; t < T; t++) {
+        float *d = ds + (size_t)t * Tp;
+        dots_t(d, dout + (size_t)t * C, vt, t + 1, hd, tile);
+        dsoftmax_row(d, att + (size_t)t * T, t + 1, scale);
+        wsum(dq + (size_t)t * C, d, 1, k, C, t + 1, hd, 1);
+    }
+    int u = 0;
+    for (; u + 4 <= T; u += 4) {
+        wsum4_cols(dk + (size_t)u * C, C, ds + (size_t)u * Tp + u, Tp, q + (size_t)u * C, C, T - u,
+                   hd, 1);
+        wsum4_cols(dv + (size_t)u * C, C, att + (size_t)u * T + u, T, dout + (size_t)u * C, C,
+                   T - u, hd, 1);
+    }
+    for (; u < T; u++) {
         wsum(dk + (size_t)u * C, ds + (size_t)u * Tp + u, Tp, q + (size_t)u * C, C, T - u, hd, 1);
         wsum(dv + (size_t)u * C, att + (size_t)u * T + u, T, dout + (size_t)u * C, C, T - u, hd, 1);
     }
