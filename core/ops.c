@@ -107,6 +107,16 @@ INLINE v8 load8(const float *p)
     return v;
 }
 
+/* Lane by lane: GCC builds the initializer {x, x, ...} with eight inserts inside the
+ * target clones (and a shuffle the same way), this loop with one broadcast; the splats sit
+ * in the attention's inner loops. */
+INLINE v8 splat8(float x)
+{
+    v8 v;
+    for (int j = 0; j < 8; j++) v[j] = x;
+    return v;
+}
+
 /* The lanes' fixed tree: h_j = a_j + a_{j+4}, then (h0 + h1) + (h2 + h3). */
 INLINE float hsum8(v8 a)
 {
@@ -306,45 +316,84 @@ void rz_embedding_backward(float *dwte, const float *dout, const int *tokens, in
 
 /* ----------------------------------------------------------------- rmsnorm */
 
+/* Sums over a row's C channels run in eight lanes combined by hsum8, the tail (C % 8)
+ * last in order, as in the matmul kernel: a row's result depends on that row alone. */
+RZ_CLONES static void rmsnorm_row(float *o, float *rstd, const float *x, const float *w, int C,
+                                  float eps)
+{
+    v8 acc = {0};
+    int c = 0;
+    for (; c + 8 <= C; c += 8) acc += load8(x + c) * load8(x + c);
+    float ss = tail(hsum8(acc), x, x, c, C);
+    float r = 1.0f / sqrtf(ss / C + eps);
+    *rstd = r;
+    for (c = 0; c + 8 <= C; c += 8) {
+        v8 y = load8(x + c) * r * load8(w + c);
+        memcpy(o + c, &y, sizeof y);
+    }
+    for (; c < C; c++) o[c] = x[c] * r * w[c];
+}
+
 void rz_rmsnorm_forward(float *out, float *rstd, const float *x, const float *w, int N, int C,
                         float eps)
 {
 #pragma omp parallel for schedule(static) if((size_t)N * C >= RZ_PAR_MIN)
-    for (int n = 0; n < N; n++) {
-        const float *xr = x + (size_t)n * C;
-        float *o = out + (size_t)n * C;
-        float ss = 0.0f;
-        for (int c = 0; c < C; c++) ss += xr[c] * xr[c];
-        float r = 1.0f / sqrtf(ss / C + eps);
-        rstd[n] = r;
-        for (int c = 0; c < C; c++) o[c] = xr[c] * r * w[c];
-    }
+    for (int n = 0; n < N; n++)
+        rmsnorm_row(out + (size_t)n * C, rstd + n, x + (size_t)n * C, w, C, eps);
 }
 
-void rz_rmsnorm_backward(float *dx, float *dw, const float *dout, const float *x, const float *w,
-                         const float *rstd, int N, int C)
+/* dx_j += r w_j dy_j - x_j r^3 / C * sum_i w_i dy_i x_i for one row. */
+RZ_CLONES static void rmsnorm_bwd_row(float *d, const float *g, const float *x, const float *w,
+                                      float r, int C)
 {
-    /* dx_j = r w_j dy_j - x_j r^3 / C * sum_i w_i dy_i x_i */
-#pragma omp parallel for schedule(static) if((size_t)N * C >= RZ_PAR_MIN)
-    for (int n = 0; n < N; n++) {
-        const float *xr = x + (size_t)n * C, *g = dout + (size_t)n * C;
-        float *d = dx + (size_t)n * C;
-        float r = rstd[n];
-        float dot = 0.0f;
-        for (int c = 0; c < C; c++) dot += w[c] * g[c] * xr[c];
-        float k = dot * r * r * r / C;
-        for (int c = 0; c < C; c++) d[c] += r * w[c] * g[c] - k * xr[c];
+    v8 acc = {0};
+    int c = 0;
+    for (; c + 8 <= C; c += 8) acc += load8(w + c) * load8(g + c) * load8(x + c);
+    float dot = hsum8(acc);
+    for (int i = c; i < C; i++) dot += w[i] * g[i] * x[i];
+    float k = dot * r * r * r / C;
+    for (c = 0; c + 8 <= C; c += 8) {
+        v8 y = load8(d + c) + (r * load8(w + c) * load8(g + c) - k * load8(x + c));
+        memcpy(d + c, &y, sizeof y);
     }
-    enum { CB = 16 };
-    int nblocks = (C + CB - 1) / CB;
-#pragma omp parallel for schedule(static) if((size_t)N * C >= RZ_PAR_MIN)
-    for (int blk = 0; blk < nblocks; blk++) {
-        int c0 = blk * CB, c1 = c0 + CB < C ? c0 + CB : C;
+    for (; c < C; c++) d[c] += r * w[c] * g[c] - k * x[c];
+}
+
+/* dw[c0, c1) += sum_n dy[n, c] x[n, c] r_n, n in order; c1 - c0 <= 64. */
+RZ_CLONES static void rmsnorm_dw_block(float *dw, const float *dout, const float *x,
+                                       const float *rstd, int N, int C, int c0, int c1)
+{
+    if (c1 - c0 < 64) {
         for (int n = 0; n < N; n++) {
             const float *xr = x + (size_t)n * C, *g = dout + (size_t)n * C;
             float r = rstd[n];
             for (int c = c0; c < c1; c++) dw[c] += g[c] * xr[c] * r;
         }
+        return;
+    }
+    v8 a[8];
+    for (int j = 0; j < 8; j++) a[j] = load8(dw + c0 + 8 * j);
+    for (int n = 0; n < N; n++) {
+        const float *xr = x + (size_t)n * C + c0, *g = dout + (size_t)n * C + c0;
+        v8 r = splat8(rstd[n]);
+#pragma GCC unroll 8
+        for (int j = 0; j < 8; j++) a[j] += load8(g + 8 * j) * load8(xr + 8 * j) * r;
+    }
+    for (int j = 0; j < 8; j++) memcpy(dw + c0 + 8 * j, &a[j], sizeof(v8));
+}
+
+void rz_rmsnorm_backward(float *dx, float *dw, const float *dout, const float *x, const float *w,
+                         const float *rstd, int N, int C)
+{
+#pragma omp parallel for schedule(static) if((size_t)N * C >= RZ_PAR_MIN)
+    for (int n = 0; n < N; n++)
+        rmsnorm_bwd_row(dx + (size_t)n * C, dout + (size_t)n * C, x + (size_t)n * C, w, rstd[n], C);
+    enum { CB = 64 };
+    int nblocks = (C + CB - 1) / CB;
+#pragma omp parallel for schedule(static) if((size_t)N * C >= RZ_PAR_MIN)
+    for (int blk = 0; blk < nblocks; blk++) {
+        int c0 = blk * CB, c1 = c0 + CB < C ? c0 + CB : C;
+        rmsnorm_dw_block(dw, dout, x, rstd, N, C, c0, c1);
     }
 }
 
@@ -412,15 +461,6 @@ void rz_rope_backward(float *dx, const float *dout, const int *pos, const float 
 
 typedef unsigned v8u __attribute__((vector_size(32)));
 
-/* Lane by lane: GCC builds the initializer {x, x, ...} with eight inserts inside the
- * target clones (and a shuffle the same way), this loop with one broadcast; the splats sit
- * in the attention's inner loops. */
-INLINE v8 splat8(float x)
-{
-    v8 v;
-    for (int j = 0; j < 8; j++) v[j] = x;
-    return v;
-}
 
 INLINE v8 select8(v8i mask, v8 a, v8 b) { return (v8)(((v8i)a & mask) | ((v8i)b & ~mask)); }
 
