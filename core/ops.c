@@ -464,15 +464,24 @@ typedef unsigned v8u __attribute__((vector_size(32)));
 
 INLINE v8 select8(v8i mask, v8 a, v8 b) { return (v8)(((v8i)a & mask) | ((v8i)b & ~mask)); }
 
-/* Lanes [0, m) of p (m in 0..8), `fill` in the others. */
+/* Lanes [0, m) of p (m in 0..8), `fill` in the others. Unrolled lane by lane rather than
+ * a memcpy of m floats, which is a call into libc (and a spill of every live vector
+ * register around it) in the middle of the attention's loops. */
 INLINE v8 load_part(const float *p, int m, float fill)
 {
     v8 v = splat8(fill);
-    memcpy(&v, p, (size_t)m * sizeof(float));
+#pragma GCC unroll 8
+    for (int j = 0; j < 8; j++)
+        if (j < m) v[j] = p[j];
     return v;
 }
 
-INLINE void store_part(float *p, v8 v, int m) { memcpy(p, &v, (size_t)m * sizeof(float)); }
+INLINE void store_part(float *p, v8 v, int m)
+{
+#pragma GCC unroll 8
+    for (int j = 0; j < 8; j++)
+        if (j < m) p[j] = v[j];
+}
 
 INLINE float max8(v8 a)
 {
