@@ -952,7 +952,8 @@ int rz_attention_forward(float *out, float *att, const float *q, const float *k,
  * gradient element is one register-held sum in a fixed order. */
 RZ_CLONES static void attention_backward_head(float *dq, float *dk, float *dv, const float *dout,
                                               const float *att, const float *q, const float *k,
-                                              const float *v, float *ws, int T, int C, int hd)
+                                              const float *v, float *ws, int T, int C, int hd,
+                                              int acc)
 {
     size_t Tp = ((size_t)T + 7) & ~(size_t)7, tile = (size_t)8 * hd;
     float scale = 1.0f / sqrtf((float)hd);
@@ -964,32 +965,32 @@ RZ_CLONES static void attention_backward_head(float *dq, float *dk, float *dv, c
         dots4_t(d, Tp, dout + (size_t)t * C, C, vt, t + 1, hd, tile); /* dP[t, u] = g_t . v_u */
         for (int r = 0; r < 4; r++)
             dsoftmax_row(d + (size_t)r * Tp, att + (size_t)(t + r) * T, t + 1 + r, scale);
-        wsum4(dq + (size_t)t * C, C, d, Tp, k, C, t + 1, hd, 1);
+        wsum4(dq + (size_t)t * C, C, d, Tp, k, C, t + 1, hd, acc);
     }
     for (; t < T; t++) {
         float *d = ds + (size_t)t * Tp;
         dots_t(d, dout + (size_t)t * C, vt, t + 1, hd, tile);
         dsoftmax_row(d, att + (size_t)t * T, t + 1, scale);
-        wsum(dq + (size_t)t * C, d, 1, k, C, t + 1, hd, 1);
+        wsum(dq + (size_t)t * C, d, 1, k, C, t + 1, hd, acc);
     }
     int u = 0;
     for (; u + 4 <= T; u += 4) {
         wsum4_cols(dk + (size_t)u * C, C, ds + (size_t)u * Tp + u, Tp, q + (size_t)u * C, C, T - u,
-                   hd, 1);
+                   hd, acc);
         wsum4_cols(dv + (size_t)u * C, C, att + (size_t)u * T + u, T, dout + (size_t)u * C, C,
-                   T - u, hd, 1);
+                   T - u, hd, acc);
     }
     for (; u < T; u++) {
-        wsum(dk + (size_t)u * C, ds + (size_t)u * Tp + u, Tp, q + (size_t)u * C, C, T - u, hd, 1);
-        wsum(dv + (size_t)u * C, att + (size_t)u * T + u, T, dout + (size_t)u * C, C, T - u, hd, 1);
+        wsum(dk + (size_t)u * C, ds + (size_t)u * Tp + u, Tp, q + (size_t)u * C, C, T - u, hd, acc);
+        wsum(dv + (size_t)u * C, att + (size_t)u * T + u, T, dout + (size_t)u * C, C, T - u, hd,
+             acc);
     }
 }
 
-int rz_attention_backward(float *dq, float *dk, float *dv, float *scratch, const float *dout,
-                          const float *att, const float *q, const float *k, const float *v, int B,
-                          int T, int C, int NH)
+static int attention_backward(float *dq, float *dk, float *dv, const float *dout, const float *att,
+                              const float *q, const float *k, const float *v, int B, int T, int C,
+                              int NH, int acc)
 {
-    (void)scratch; /* the kernels now need (hd + T) x T per thread and allocate it */
     int hd = C / NH, nt;
     size_t Tp = ((size_t)T + 7) & ~(size_t)7, per = (size_t)(hd + T) * Tp;
     float *ws = thread_ws(per, &nt);
@@ -1002,10 +1003,25 @@ int rz_attention_backward(float *dq, float *dk, float *dv, float *scratch, const
             size_t base = (size_t)b * T * C + (size_t)h * hd;
             attention_backward_head(dq + base, dk + base, dv + base, dout + base,
                                     att + ((size_t)b * NH + h) * T * T, q + base, k + base,
-                                    v + base, ws + (size_t)thread_id() * per, T, C, hd);
+                                    v + base, ws + (size_t)thread_id() * per, T, C, hd, acc);
         }
     rz_free(ws);
     return RZ_OK;
+}
+
+int rz_attention_backward(float *dq, float *dk, float *dv, float *scratch, const float *dout,
+                          const float *att, const float *q, const float *k, const float *v, int B,
+                          int T, int C, int NH)
+{
+    (void)scratch; /* the kernels now need (hd + T) x T per thread and allocate it */
+    return attention_backward(dq, dk, dv, dout, att, q, k, v, B, T, C, NH, 1);
+}
+
+int rz_attention_backward_set(float *dq, float *dk, float *dv, const float *dout, const float *att,
+                              const float *q, const float *k, const float *v, int B, int T, int C,
+                              int NH)
+{
+    return attention_backward(dq, dk, dv, dout, att, q, k, v, B, T, C, NH, 0);
 }
 
 /* ------------------------------------------------------------------ swiglu */
@@ -1035,18 +1051,20 @@ INLINE void swiglu_bwd8(v8 *dg, v8 *du, v8 d, v8 g, v8 u)
 }
 
 RZ_CLONES static void swiglu_bwd(float *dgate, float *dup, const float *dout, const float *gate,
-                                 const float *up, size_t n)
+                                 const float *up, size_t n, int acc)
 {
     size_t i = 0;
     for (; i + 8 <= n; i += 8) {
-        v8 dg = load8(dgate + i), du = load8(dup + i);
+        v8 dg = {0}, du = {0};
+        if (acc) dg = load8(dgate + i), du = load8(dup + i);
         swiglu_bwd8(&dg, &du, load8(dout + i), load8(gate + i), load8(up + i));
         memcpy(dgate + i, &dg, sizeof dg);
         memcpy(dup + i, &du, sizeof du);
     }
     if (i < n) {
         int m = (int)(n - i);
-        v8 dg = load_part(dgate + i, m, 0.0f), du = load_part(dup + i, m, 0.0f);
+        v8 dg = {0}, du = {0};
+        if (acc) dg = load_part(dgate + i, m, 0.0f), du = load_part(dup + i, m, 0.0f);
         swiglu_bwd8(&dg, &du, load_part(dout + i, m, 0.0f), load_part(gate + i, m, 0.0f),
                     load_part(up + i, m, 0.0f));
         store_part(dgate + i, dg, m);
@@ -1065,14 +1083,26 @@ void rz_swiglu_forward(float *out, const float *gate, const float *up, size_t n)
     }
 }
 
-void rz_swiglu_backward(float *dgate, float *dup, const float *dout, const float *gate,
-                        const float *up, size_t n)
+static void swiglu_backward(float *dgate, float *dup, const float *dout, const float *gate,
+                            const float *up, size_t n, int acc)
 {
     enum { CH = 4096 };
     size_t nch = (n + CH - 1) / CH;
 #pragma omp parallel for schedule(static) if(n >= RZ_PAR_MIN)
     for (size_t c = 0; c < nch; c++) {
         size_t i0 = c * CH, i1 = i0 + CH < n ? i0 + CH : n;
-        swiglu_bwd(dgate + i0, dup + i0, dout + i0, gate + i0, up + i0, i1 - i0);
+        swiglu_bwd(dgate + i0, dup + i0, dout + i0, gate + i0, up + i0, i1 - i0, acc);
     }
+}
+
+void rz_swiglu_backward(float *dgate, float *dup, const float *dout, const float *gate,
+                        const float *up, size_t n)
+{
+    swiglu_backward(dgate, dup, dout, gate, up, n, 1);
+}
+
+void rz_swiglu_backward_set(float *dgate, float *dup, const float *dout, const float *gate,
+                            const float *up, size_t n)
+{
+    swiglu_backward(dgate, dup, dout, gate, up, n, 0);
 }

@@ -92,10 +92,21 @@ int rz_attention_backward(float *dq /* (B, T, C) */, float *dk /* (B, T, C) */,
                           const float *q, const float *k, const float *v, int B, int T, int C,
                           int NH);
 
+/* rz_attention_backward that overwrites dq, dk and dv (they need not hold anything). */
+int rz_attention_backward_set(float *dq /* (B, T, C) */, float *dk /* (B, T, C) */,
+                              float *dv /* (B, T, C) */, const float *dout /* (B, T, C) */,
+                              const float *att /* (B, NH, T, T) */, const float *q,
+                              const float *k, const float *v, int B, int T, int C, int NH);
+
 /* out = silu(gate) * up, elementwise over n values. */
 void rz_swiglu_forward(float *out /* (n) */, const float *gate /* (n) */, const float *up /* (n) */,
                        size_t n);
 void rz_swiglu_backward(float *dgate /* (n) */, float *dup /* (n) */, const float *dout /* (n) */,
                         const float *gate /* (n) */, const float *up /* (n) */, size_t n);
+
+/* rz_swiglu_backward that overwrites dgate and dup. */
+void rz_swiglu_backward_set(float *dgate /* (n) */, float *dup /* (n) */,
+                            const float *dout /* (n) */, const float *gate /* (n) */,
+                            const float *up /* (n) */, size_t n);
 
 #endif

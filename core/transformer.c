@@ -426,9 +426,7 @@ int rz_transformer_backward(rz_transformer *m, const float *dlogits, rz_error *e
         /* the MLP branch: dres is the gradient of this layer's output */
         memset(a->dhmid, 0, NHd * sizeof(float));
         rz_matmul_backward(a->dhmid, g + o->down, dres, hmid, w + o->down, N, H, C);
-        memset(a->dgate, 0, NHd * sizeof(float));
-        memset(a->dup, 0, NHd * sizeof(float));
-        rz_swiglu_backward(a->dgate, a->dup, a->dhmid, gate, up, NHd);
+        rz_swiglu_backward_set(a->dgate, a->dup, a->dhmid, gate, up, NHd);
         memset(a->dln, 0, NC * sizeof(float));
         rz_matmul_backward(a->dln, g + o->gate, a->dgate, ln2, w + o->gate, N, C, H);
         rz_matmul_backward(a->dln, g + o->up, a->dup, ln2, w + o->up, N, C, H);
@@ -438,11 +436,8 @@ int rz_transformer_backward(rz_transformer *m, const float *dlogits, rz_error *e
         /* the attention branch: dres is now the gradient of resid_mid */
         memset(a->datty, 0, NC * sizeof(float));
         rz_matmul_backward(a->datty, g + o->o, dres, atty, w + o->o, N, C, C);
-        memset(a->dq, 0, NC * sizeof(float));
-        memset(a->dk, 0, NC * sizeof(float));
-        memset(a->dv, 0, NC * sizeof(float));
-        int rc = rz_attention_backward(a->dq, a->dk, a->dv, a->scratch, a->datty,
-                                       a->att + l * att, q, k, v, B, T, C, NH);
+        int rc = rz_attention_backward_set(a->dq, a->dk, a->dv, a->datty, a->att + l * att, q,
+                                           k, v, B, T, C, NH);
         if (rc)
             return rz_error_set(err, rc, "transformer backward: cannot allocate the attention "
                                          "workspace");
