@@ -164,12 +164,26 @@ INLINE void tile_1x1(float *y, const float *x, const float *w, int n)
     *y = tail(hsum8(acc), x, w, i, n);
 }
 
-INLINE void tile_1x4(float *y, const float *x, const float *w, int ldw, int n)
+/* Touches the four rows of W after the tile's, one cache line of each every 16 floats:
+ * the weights stream from L3 or memory (they outgrow L2), and the hardware prefetcher
+ * alone leaves a tile waiting on them. */
+INLINE void prefetch4(const float *next, int ldw, int i, int pf)
+{
+    if (pf && (i & 15) == 0) {
+        __builtin_prefetch(next + i);
+        __builtin_prefetch(next + ldw + i);
+        __builtin_prefetch(next + 2 * (size_t)ldw + i);
+        __builtin_prefetch(next + 3 * (size_t)ldw + i);
+    }
+}
+
+INLINE void tile_1x4(float *y, const float *x, const float *w, int ldw, int n, int pf)
 {
     v8 a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0};
     const float *w0 = w, *w1 = w + ldw, *w2 = w + 2 * (size_t)ldw, *w3 = w + 3 * (size_t)ldw;
     int i = 0;
     for (; i + 8 <= n; i += 8) {
+        prefetch4(w + 4 * (size_t)ldw, ldw, i, pf);
         v8 xv = load8(x + i);
         a0 += xv * load8(w0 + i);
         a1 += xv * load8(w1 + i);
@@ -184,13 +198,15 @@ INLINE void tile_1x4(float *y, const float *x, const float *w, int ldw, int n)
     y[3] = tail(r[3], x, w3, i, n);
 }
 
-INLINE void tile_2x4(float *y, int ldy, const float *x, int ldx, const float *w, int ldw, int n)
+INLINE void tile_2x4(float *y, int ldy, const float *x, int ldx, const float *w, int ldw, int n,
+                     int pf)
 {
     v8 a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0}, b0 = {0}, b1 = {0}, b2 = {0}, b3 = {0};
     const float *x0 = x, *x1 = x + ldx;
     const float *w0 = w, *w1 = w + ldw, *w2 = w + 2 * (size_t)ldw, *w3 = w + 3 * (size_t)ldw;
     int i = 0;
     for (; i + 8 <= n; i += 8) {
+        prefetch4(w + 4 * (size_t)ldw, ldw, i, pf);
         v8 u = load8(x0 + i), v = load8(x1 + i), k;
         k = load8(w0 + i), a0 += u * k, b0 += v * k;
         k = load8(w1 + i), a1 += u * k, b1 += v * k;
@@ -212,13 +228,15 @@ INLINE void tile_2x4(float *y, int ldy, const float *x, int ldx, const float *w,
 
 /* Four rows by four outputs: sixteen accumulators, which only the 32 vector registers of
  * the x86-64-v4 clone hold without spilling (the others still give the same bits). */
-INLINE void tile_4x4(float *y, int ldy, const float *x, int ldx, const float *w, int ldw, int n)
+INLINE void tile_4x4(float *y, int ldy, const float *x, int ldx, const float *w, int ldw, int n,
+                     int pf)
 {
     v8 a[4][4] = {{{0}}};
     const float *w0 = w, *w1 = w + ldw, *w2 = w + 2 * (size_t)ldw, *w3 = w + 3 * (size_t)ldw;
     const float *x0 = x, *x1 = x + ldx, *x2 = x + 2 * (size_t)ldx, *x3 = x + 3 * (size_t)ldx;
     int i = 0;
     for (; i + 8 <= n; i += 8) {
+        prefetch4(w + 4 * (size_t)ldw, ldw, i, pf);
         v8 u0 = load8(x0 + i), u1 = load8(x1 + i), u2 = load8(x2 + i), u3 = load8(x3 + i), k;
         k = load8(w0 + i), a[0][0] += u0 * k, a[1][0] += u1 * k, a[2][0] += u2 * k, a[3][0] += u3 * k;
         k = load8(w1 + i), a[0][1] += u0 * k, a[1][1] += u1 * k, a[2][1] += u2 * k, a[3][1] += u3 * k;
@@ -244,37 +262,25 @@ INLINE void tile_4x4(float *y, int ldy, const float *x, int ldx, const float *w,
 #define RZ_CLONES
 #endif
 
-/* out[:, o0:o1] for every row. */
+/* out[:, o0:o1] for every row: four outputs at a time, all the rows passing by while
+ * their four rows of W sit in L1; the first group of rows prefetches the next four. */
 RZ_CLONES static void matmul_rows_block(float *out, const float *in, const float *w, int N,
                                         int IC, int OC, int o0, int o1)
 {
-    int n = 0;
-    for (; n + 4 <= N; n += 4) {
-        const float *x = in + (size_t)n * IC;
-        float *y = out + (size_t)n * OC;
-        int o = o0;
-        for (; o + 4 <= o1; o += 4) tile_4x4(y + o, OC, x, IC, w + (size_t)o * IC, IC, IC);
-        for (; o < o1; o++)
-            for (int r = 0; r < 4; r++)
-                tile_1x1(y + (size_t)r * OC + o, x + (size_t)r * IC, w + (size_t)o * IC, IC);
+    int o = o0;
+    for (; o + 4 <= o1; o += 4) {
+        const float *wo = w + (size_t)o * IC;
+        int pf = o + 8 <= o1, n = 0; /* the next tile's rows exist */
+        for (; n + 4 <= N; n += 4, pf = 0)
+            tile_4x4(out + (size_t)n * OC + o, OC, in + (size_t)n * IC, IC, wo, IC, IC, pf);
+        for (; n + 2 <= N; n += 2, pf = 0)
+            tile_2x4(out + (size_t)n * OC + o, OC, in + (size_t)n * IC, IC, wo, IC, IC, pf);
+        for (; n < N; n++, pf = 0)
+            tile_1x4(out + (size_t)n * OC + o, in + (size_t)n * IC, wo, IC, IC, pf);
     }
-    for (; n + 2 <= N; n += 2) {
-        const float *x = in + (size_t)n * IC;
-        float *y = out + (size_t)n * OC;
-        int o = o0;
-        for (; o + 4 <= o1; o += 4) tile_2x4(y + o, OC, x, IC, w + (size_t)o * IC, IC, IC);
-        for (; o < o1; o++) {
-            tile_1x1(y + o, x, w + (size_t)o * IC, IC);
-            tile_1x1(y + OC + o, x + IC, w + (size_t)o * IC, IC);
-        }
-    }
-    for (; n < N; n++) {
-        const float *x = in + (size_t)n * IC;
-        float *y = out + (size_t)n * OC;
-        int o = o0;
-        for (; o + 4 <= o1; o += 4) tile_1x4(y + o, x, w + (size_t)o * IC, IC, IC);
-        for (; o < o1; o++) tile_1x1(y + o, x, w + (size_t)o * IC, IC);
-    }
+    for (; o < o1; o++)
+        for (int n = 0; n < N; n++)
+            tile_1x1(out + (size_t)n * OC + o, in + (size_t)n * IC, w + (size_t)o * IC, IC);
 }
 
 void rz_matmul_rows(float *out, const float *in, const float *w, int N, int IC, int OC)
