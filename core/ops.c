@@ -417,23 +417,50 @@ void rz_rope_table(float *cos_t, float *sin_t, int P, int hd, float theta)
         }
 }
 
+/* One row of NH heads: the pairs (x[i], x[i + hd/2]) rotated by (cs[i], sn[i]), forward
+ * (o1 = x1 c - x2 s, o2 = x2 c + x1 s) or backward (the inverse rotation, added to d
+ * unless d is the input itself). Eight pairs at a time where hd/2 allows; same formulas,
+ * same bits. */
+RZ_CLONES static void rope_row(float *o, const float *x, const float *cs, const float *sn, int NH,
+                               int hd, int back)
+{
+    int half = hd / 2, add = back && o != x;
+    for (int h = 0; h < NH; h++) {
+        const float *xi = x + (size_t)h * hd;
+        float *oi = o + (size_t)h * hd;
+        int i = 0;
+        for (; i + 8 <= half; i += 8) {
+            v8 x1 = load8(xi + i), x2 = load8(xi + i + half), c = load8(cs + i), sv = load8(sn + i);
+            v8 y1, y2;
+            if (!back)
+                y1 = x1 * c - x2 * sv, y2 = x2 * c + x1 * sv;
+            else
+                y1 = x1 * c + x2 * sv, y2 = x2 * c - x1 * sv;
+            if (add) y1 = load8(oi + i) + y1, y2 = load8(oi + i + half) + y2;
+            memcpy(oi + i, &y1, sizeof y1);
+            memcpy(oi + i + half, &y2, sizeof y2);
+        }
+        for (; i < half; i++) {
+            float x1 = xi[i], x2 = xi[i + half], y1, y2;
+            if (!back)
+                y1 = x1 * cs[i] - x2 * sn[i], y2 = x2 * cs[i] + x1 * sn[i];
+            else
+                y1 = x1 * cs[i] + x2 * sn[i], y2 = x2 * cs[i] - x1 * sn[i];
+            if (add) y1 = oi[i] + y1, y2 = oi[i + half] + y2;
+            oi[i] = y1;
+            oi[i + half] = y2;
+        }
+    }
+}
+
 void rz_rope_forward(float *out, const float *x, const int *pos, const float *cos_t,
                      const float *sin_t, int N, int NH, int hd)
 {
     int half = hd / 2, C = NH * hd;
 #pragma omp parallel for schedule(static) if((size_t)N * NH * hd >= RZ_PAR_MIN)
-    for (int n = 0; n < N; n++) {
-        const float *cs = cos_t + (size_t)pos[n] * half, *sn = sin_t + (size_t)pos[n] * half;
-        for (int h = 0; h < NH; h++) {
-            const float *xi = x + (size_t)n * C + h * hd;
-            float *o = out + (size_t)n * C + h * hd;
-            for (int i = 0; i < half; i++) {
-                float x1 = xi[i], x2 = xi[i + half];
-                o[i] = x1 * cs[i] - x2 * sn[i];
-                o[i + half] = x2 * cs[i] + x1 * sn[i];
-            }
-        }
-    }
+    for (int n = 0; n < N; n++)
+        rope_row(out + (size_t)n * C, x + (size_t)n * C, cos_t + (size_t)pos[n] * half,
+                 sin_t + (size_t)pos[n] * half, NH, hd, 0);
 }
 
 void rz_rope_backward(float *dx, const float *dout, const int *pos, const float *cos_t,
@@ -441,26 +468,9 @@ void rz_rope_backward(float *dx, const float *dout, const int *pos, const float 
 {
     int half = hd / 2, C = NH * hd;
 #pragma omp parallel for schedule(static) if((size_t)N * NH * hd >= RZ_PAR_MIN)
-    for (int n = 0; n < N; n++) {
-        const float *cs = cos_t + (size_t)pos[n] * half, *sn = sin_t + (size_t)pos[n] * half;
-        for (int h = 0; h < NH; h++) {
-            const float *g = dout + (size_t)n * C + h * hd;
-            float *d = dx + (size_t)n * C + h * hd;
-            for (int i = 0; i < half; i++) {
-                float g1 = g[i], g2 = g[i + half];
-                /* read both before writing: dx may alias dout */
-                float d1 = g1 * cs[i] + g2 * sn[i];
-                float d2 = g2 * cs[i] - g1 * sn[i];
-                if (d == g) {
-                    d[i] = d1;
-                    d[i + half] = d2;
-                } else {
-                    d[i] += d1;
-                    d[i + half] += d2;
-                }
-            }
-        }
-    }
+    for (int n = 0; n < N; n++)
+        rope_row(dx + (size_t)n * C, dout + (size_t)n * C, cos_t + (size_t)pos[n] * half,
+                 sin_t + (size_t)pos[n] * half, NH, hd, 1);
 }
 
 /* ------------------------------------------------------- vector helpers */
@@ -715,16 +725,49 @@ void rz_attention_row(float *out, float *p, const float *q, const float *kt, con
     attention_row(out, p, q, kt, v, ldv, n, hd);
 }
 
+#if defined(__clang__)
+#define SHUF2(a, b, ...) __builtin_shufflevector(a, b, __VA_ARGS__)
+#else
+#define SHUF2(a, b, ...) __builtin_shuffle(a, b, (v8i){__VA_ARGS__})
+#endif
+
+/* The 8x8 block of floats at x (rows ldx apart) transposed into eight vectors at t, eight
+ * floats apart: three rounds of two-vector shuffles. */
+INLINE void transpose8(float *t, const float *x, size_t ldx)
+{
+    v8 r[8], a[8], b[8];
+    for (int j = 0; j < 8; j++) r[j] = load8(x + j * ldx);
+    for (int j = 0; j < 8; j += 2) {
+        a[j] = SHUF2(r[j], r[j + 1], 0, 8, 1, 9, 2, 10, 3, 11);
+        a[j + 1] = SHUF2(r[j], r[j + 1], 4, 12, 5, 13, 6, 14, 7, 15);
+    }
+    for (int j = 0; j < 8; j += 4) {
+        b[j] = SHUF2(a[j], a[j + 2], 0, 1, 8, 9, 2, 3, 10, 11);
+        b[j + 1] = SHUF2(a[j], a[j + 2], 4, 5, 12, 13, 6, 7, 14, 15);
+        b[j + 2] = SHUF2(a[j + 1], a[j + 3], 0, 1, 8, 9, 2, 3, 10, 11);
+        b[j + 3] = SHUF2(a[j + 1], a[j + 3], 4, 5, 12, 13, 6, 7, 14, 15);
+    }
+    for (int j = 0; j < 4; j++) {
+        v8 lo = SHUF2(b[j], b[j + 4], 0, 1, 2, 3, 8, 9, 10, 11);
+        v8 hi = SHUF2(b[j], b[j + 4], 4, 5, 6, 7, 12, 13, 14, 15);
+        memcpy(t + 16 * j, &lo, sizeof lo);
+        memcpy(t + 16 * j + 8, &hi, sizeof hi);
+    }
+}
+
 /* xt = the n rows of x (d wide, ldx apart) in the transposed tiles dots_t reads, the
  * rows past n up to a multiple of 8 zero. */
-static void transpose_tiles(float *xt, const float *x, size_t ldx, int n, int d)
+INLINE void transpose_tiles(float *xt, const float *x, size_t ldx, int n, int d)
 {
     int np = (n + 7) & ~7;
     for (int u0 = 0; u0 < np; u0 += 8) {
         float *t = xt + (size_t)u0 * d;
+        int i = 0;
+        if (u0 + 8 <= n)
+            for (; i + 8 <= d; i += 8) transpose8(t + 8 * i, x + u0 * ldx + i, ldx);
         for (int j = 0; j < 8; j++) {
             int u = u0 + j;
-            for (int i = 0; i < d; i++) t[8 * i + j] = u < n ? x[u * ldx + i] : 0.0f;
+            for (int k = i; k < d; k++) t[8 * k + j] = u < n ? x[u * ldx + k] : 0.0f;
         }
     }
 }
