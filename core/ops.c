@@ -89,7 +89,7 @@ void rz_matmul_backward(float *din, float *dw, const float *dout, const float *i
  * falls in a tile: eight lanes accumulate a[i+j] * b[i+j] for i = 0, 8, 16, ... in order,
  * the lanes are combined in a fixed tree (hsum8, or hsum8x4 for four outputs at once,
  * which gives the same bits), and the tail (n % 8) is added last in order.
- * Tiles of 2 rows x 4 outputs reuse loads; the 1x4 and 1x1 tiles cover the edges.
+ * Tiles of 4 or 2 rows x 4 outputs reuse loads; the 1x4 and 1x1 tiles cover the edges.
  * Floating-point contraction stays off under -std=c11, so the AVX2 clone and the
  * baseline SSE clone give the same bits. */
 typedef float v8 __attribute__((vector_size(32)));
@@ -104,6 +104,16 @@ INLINE v8 load8(const float *p)
 {
     v8 v;
     memcpy(&v, p, sizeof v);
+    return v;
+}
+
+/* Lane by lane: GCC builds the initializer {x, x, ...} with eight inserts inside the
+ * target clones (and a shuffle the same way), this loop with one broadcast; the splats sit
+ * in the attention's inner loops. */
+INLINE v8 splat8(float x)
+{
+    v8 v;
+    for (int j = 0; j < 8; j++) v[j] = x;
     return v;
 }
 
@@ -154,12 +164,26 @@ INLINE void tile_1x1(float *y, const float *x, const float *w, int n)
     *y = tail(hsum8(acc), x, w, i, n);
 }
 
-INLINE void tile_1x4(float *y, const float *x, const float *w, int ldw, int n)
+/* Touches the four rows of W after the tile's, one cache line of each every 16 floats:
+ * the weights stream from L3 or memory (they outgrow L2), and the hardware prefetcher
+ * alone leaves a tile waiting on them. */
+INLINE void prefetch4(const float *next, int ldw, int i, int pf)
+{
+    if (pf && (i & 15) == 0) {
+        __builtin_prefetch(next + i);
+        __builtin_prefetch(next + ldw + i);
+        __builtin_prefetch(next + 2 * (size_t)ldw + i);
+        __builtin_prefetch(next + 3 * (size_t)ldw + i);
+    }
+}
+
+INLINE void tile_1x4(float *y, const float *x, const float *w, int ldw, int n, int pf)
 {
     v8 a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0};
     const float *w0 = w, *w1 = w + ldw, *w2 = w + 2 * (size_t)ldw, *w3 = w + 3 * (size_t)ldw;
     int i = 0;
     for (; i + 8 <= n; i += 8) {
+        prefetch4(w + 4 * (size_t)ldw, ldw, i, pf);
         v8 xv = load8(x + i);
         a0 += xv * load8(w0 + i);
         a1 += xv * load8(w1 + i);
@@ -174,13 +198,15 @@ INLINE void tile_1x4(float *y, const float *x, const float *w, int ldw, int n)
     y[3] = tail(r[3], x, w3, i, n);
 }
 
-INLINE void tile_2x4(float *y, int ldy, const float *x, int ldx, const float *w, int ldw, int n)
+INLINE void tile_2x4(float *y, int ldy, const float *x, int ldx, const float *w, int ldw, int n,
+                     int pf)
 {
     v8 a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0}, b0 = {0}, b1 = {0}, b2 = {0}, b3 = {0};
     const float *x0 = x, *x1 = x + ldx;
     const float *w0 = w, *w1 = w + ldw, *w2 = w + 2 * (size_t)ldw, *w3 = w + 3 * (size_t)ldw;
     int i = 0;
     for (; i + 8 <= n; i += 8) {
+        prefetch4(w + 4 * (size_t)ldw, ldw, i, pf);
         v8 u = load8(x0 + i), v = load8(x1 + i), k;
         k = load8(w0 + i), a0 += u * k, b0 += v * k;
         k = load8(w1 + i), a1 += u * k, b1 += v * k;
@@ -200,34 +226,61 @@ INLINE void tile_2x4(float *y, int ldy, const float *x, int ldx, const float *w,
     y[ldy + 3] = tail(t[3], x1, w3, i, n);
 }
 
+/* Four rows by four outputs: sixteen accumulators, which only the 32 vector registers of
+ * the x86-64-v4 clone hold without spilling (the others still give the same bits). */
+INLINE void tile_4x4(float *y, int ldy, const float *x, int ldx, const float *w, int ldw, int n,
+                     int pf)
+{
+    v8 a[4][4] = {{{0}}};
+    const float *w0 = w, *w1 = w + ldw, *w2 = w + 2 * (size_t)ldw, *w3 = w + 3 * (size_t)ldw;
+    const float *x0 = x, *x1 = x + ldx, *x2 = x + 2 * (size_t)ldx, *x3 = x + 3 * (size_t)ldx;
+    int i = 0;
+    for (; i + 8 <= n; i += 8) {
+        prefetch4(w + 4 * (size_t)ldw, ldw, i, pf);
+        v8 u0 = load8(x0 + i), u1 = load8(x1 + i), u2 = load8(x2 + i), u3 = load8(x3 + i), k;
+        k = load8(w0 + i), a[0][0] += u0 * k, a[1][0] += u1 * k, a[2][0] += u2 * k, a[3][0] += u3 * k;
+        k = load8(w1 + i), a[0][1] += u0 * k, a[1][1] += u1 * k, a[2][1] += u2 * k, a[3][1] += u3 * k;
+        k = load8(w2 + i), a[0][2] += u0 * k, a[1][2] += u1 * k, a[2][2] += u2 * k, a[3][2] += u3 * k;
+        k = load8(w3 + i), a[0][3] += u0 * k, a[1][3] += u1 * k, a[2][3] += u2 * k, a[3][3] += u3 * k;
+    }
+    const float *xr[4] = {x0, x1, x2, x3}, *wr[4] = {w0, w1, w2, w3};
+    /* unrolled, so that a stays in registers */
+#pragma GCC unroll 4
+    for (int r = 0; r < 4; r++) {
+        float t[4];
+        hsum8x4(t, a[r][0], a[r][1], a[r][2], a[r][3]);
+#pragma GCC unroll 4
+        for (int j = 0; j < 4; j++) y[(size_t)r * ldy + j] = tail(t[j], xr[r], wr[j], i, n);
+    }
+}
+
+/* The x86-64-v4 clone is there for its 32 vector registers; its vectors stay 8 wide, so
+ * every clone gives the same bits. */
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && defined(__linux__)
-#define RZ_CLONES __attribute__((target_clones("avx2", "default")))
+#define RZ_CLONES __attribute__((target_clones("arch=x86-64-v4", "avx2", "default")))
 #else
 #define RZ_CLONES
 #endif
 
-/* out[:, o0:o1] for every row. */
+/* out[:, o0:o1] for every row: four outputs at a time, all the rows passing by while
+ * their four rows of W sit in L1; the first group of rows prefetches the next four. */
 RZ_CLONES static void matmul_rows_block(float *out, const float *in, const float *w, int N,
                                         int IC, int OC, int o0, int o1)
 {
-    int n = 0;
-    for (; n + 2 <= N; n += 2) {
-        const float *x = in + (size_t)n * IC;
-        float *y = out + (size_t)n * OC;
-        int o = o0;
-        for (; o + 4 <= o1; o += 4) tile_2x4(y + o, OC, x, IC, w + (size_t)o * IC, IC, IC);
-        for (; o < o1; o++) {
-            tile_1x1(y + o, x, w + (size_t)o * IC, IC);
-            tile_1x1(y + OC + o, x + IC, w + (size_t)o * IC, IC);
-        }
+    int o = o0;
+    for (; o + 4 <= o1; o += 4) {
+        const float *wo = w + (size_t)o * IC;
+        int pf = o + 8 <= o1, n = 0; /* the next tile's rows exist */
+        for (; n + 4 <= N; n += 4, pf = 0)
+            tile_4x4(out + (size_t)n * OC + o, OC, in + (size_t)n * IC, IC, wo, IC, IC, pf);
+        for (; n + 2 <= N; n += 2, pf = 0)
+            tile_2x4(out + (size_t)n * OC + o, OC, in + (size_t)n * IC, IC, wo, IC, IC, pf);
+        for (; n < N; n++, pf = 0)
+            tile_1x4(out + (size_t)n * OC + o, in + (size_t)n * IC, wo, IC, IC, pf);
     }
-    for (; n < N; n++) {
-        const float *x = in + (size_t)n * IC;
-        float *y = out + (size_t)n * OC;
-        int o = o0;
-        for (; o + 4 <= o1; o += 4) tile_1x4(y + o, x, w + (size_t)o * IC, IC, IC);
-        for (; o < o1; o++) tile_1x1(y + o, x, w + (size_t)o * IC, IC);
-    }
+    for (; o < o1; o++)
+        for (int n = 0; n < N; n++)
+            tile_1x1(out + (size_t)n * OC + o, in + (size_t)n * IC, w + (size_t)o * IC, IC);
 }
 
 void rz_matmul_rows(float *out, const float *in, const float *w, int N, int IC, int OC)
@@ -269,45 +322,84 @@ void rz_embedding_backward(float *dwte, const float *dout, const int *tokens, in
 
 /* ----------------------------------------------------------------- rmsnorm */
 
+/* Sums over a row's C channels run in eight lanes combined by hsum8, the tail (C % 8)
+ * last in order, as in the matmul kernel: a row's result depends on that row alone. */
+RZ_CLONES static void rmsnorm_row(float *o, float *rstd, const float *x, const float *w, int C,
+                                  float eps)
+{
+    v8 acc = {0};
+    int c = 0;
+    for (; c + 8 <= C; c += 8) acc += load8(x + c) * load8(x + c);
+    float ss = tail(hsum8(acc), x, x, c, C);
+    float r = 1.0f / sqrtf(ss / C + eps);
+    *rstd = r;
+    for (c = 0; c + 8 <= C; c += 8) {
+        v8 y = load8(x + c) * r * load8(w + c);
+        memcpy(o + c, &y, sizeof y);
+    }
+    for (; c < C; c++) o[c] = x[c] * r * w[c];
+}
+
 void rz_rmsnorm_forward(float *out, float *rstd, const float *x, const float *w, int N, int C,
                         float eps)
 {
 #pragma omp parallel for schedule(static) if((size_t)N * C >= RZ_PAR_MIN)
-    for (int n = 0; n < N; n++) {
-        const float *xr = x + (size_t)n * C;
-        float *o = out + (size_t)n * C;
-        float ss = 0.0f;
-        for (int c = 0; c < C; c++) ss += xr[c] * xr[c];
-        float r = 1.0f / sqrtf(ss / C + eps);
-        rstd[n] = r;
-        for (int c = 0; c < C; c++) o[c] = xr[c] * r * w[c];
-    }
+    for (int n = 0; n < N; n++)
+        rmsnorm_row(out + (size_t)n * C, rstd + n, x + (size_t)n * C, w, C, eps);
 }
 
-void rz_rmsnorm_backward(float *dx, float *dw, const float *dout, const float *x, const float *w,
-                         const float *rstd, int N, int C)
+/* dx_j += r w_j dy_j - x_j r^3 / C * sum_i w_i dy_i x_i for one row. */
+RZ_CLONES static void rmsnorm_bwd_row(float *d, const float *g, const float *x, const float *w,
+                                      float r, int C)
 {
-    /* dx_j = r w_j dy_j - x_j r^3 / C * sum_i w_i dy_i x_i */
-#pragma omp parallel for schedule(static) if((size_t)N * C >= RZ_PAR_MIN)
-    for (int n = 0; n < N; n++) {
-        const float *xr = x + (size_t)n * C, *g = dout + (size_t)n * C;
-        float *d = dx + (size_t)n * C;
-        float r = rstd[n];
-        float dot = 0.0f;
-        for (int c = 0; c < C; c++) dot += w[c] * g[c] * xr[c];
-        float k = dot * r * r * r / C;
-        for (int c = 0; c < C; c++) d[c] += r * w[c] * g[c] - k * xr[c];
+    v8 acc = {0};
+    int c = 0;
+    for (; c + 8 <= C; c += 8) acc += load8(w + c) * load8(g + c) * load8(x + c);
+    float dot = hsum8(acc);
+    for (int i = c; i < C; i++) dot += w[i] * g[i] * x[i];
+    float k = dot * r * r * r / C;
+    for (c = 0; c + 8 <= C; c += 8) {
+        v8 y = load8(d + c) + (r * load8(w + c) * load8(g + c) - k * load8(x + c));
+        memcpy(d + c, &y, sizeof y);
     }
-    enum { CB = 16 };
-    int nblocks = (C + CB - 1) / CB;
-#pragma omp parallel for schedule(static) if((size_t)N * C >= RZ_PAR_MIN)
-    for (int blk = 0; blk < nblocks; blk++) {
-        int c0 = blk * CB, c1 = c0 + CB < C ? c0 + CB : C;
+    for (; c < C; c++) d[c] += r * w[c] * g[c] - k * x[c];
+}
+
+/* dw[c0, c1) += sum_n dy[n, c] x[n, c] r_n, n in order; c1 - c0 <= 64. */
+RZ_CLONES static void rmsnorm_dw_block(float *dw, const float *dout, const float *x,
+                                       const float *rstd, int N, int C, int c0, int c1)
+{
+    if (c1 - c0 < 64) {
         for (int n = 0; n < N; n++) {
             const float *xr = x + (size_t)n * C, *g = dout + (size_t)n * C;
             float r = rstd[n];
             for (int c = c0; c < c1; c++) dw[c] += g[c] * xr[c] * r;
         }
+        return;
+    }
+    v8 a[8];
+    for (int j = 0; j < 8; j++) a[j] = load8(dw + c0 + 8 * j);
+    for (int n = 0; n < N; n++) {
+        const float *xr = x + (size_t)n * C + c0, *g = dout + (size_t)n * C + c0;
+        v8 r = splat8(rstd[n]);
+#pragma GCC unroll 8
+        for (int j = 0; j < 8; j++) a[j] += load8(g + 8 * j) * load8(xr + 8 * j) * r;
+    }
+    for (int j = 0; j < 8; j++) memcpy(dw + c0 + 8 * j, &a[j], sizeof(v8));
+}
+
+void rz_rmsnorm_backward(float *dx, float *dw, const float *dout, const float *x, const float *w,
+                         const float *rstd, int N, int C)
+{
+#pragma omp parallel for schedule(static) if((size_t)N * C >= RZ_PAR_MIN)
+    for (int n = 0; n < N; n++)
+        rmsnorm_bwd_row(dx + (size_t)n * C, dout + (size_t)n * C, x + (size_t)n * C, w, rstd[n], C);
+    enum { CB = 64 };
+    int nblocks = (C + CB - 1) / CB;
+#pragma omp parallel for schedule(static) if((size_t)N * C >= RZ_PAR_MIN)
+    for (int blk = 0; blk < nblocks; blk++) {
+        int c0 = blk * CB, c1 = c0 + CB < C ? c0 + CB : C;
+        rmsnorm_dw_block(dw, dout, x, rstd, N, C, c0, c1);
     }
 }
 
@@ -325,23 +417,50 @@ void rz_rope_table(float *cos_t, float *sin_t, int P, int hd, float theta)
         }
 }
 
+/* One row of NH heads: the pairs (x[i], x[i + hd/2]) rotated by (cs[i], sn[i]), forward
+ * (o1 = x1 c - x2 s, o2 = x2 c + x1 s) or backward (the inverse rotation, added to d
+ * unless d is the input itself). Eight pairs at a time where hd/2 allows; same formulas,
+ * same bits. */
+RZ_CLONES static void rope_row(float *o, const float *x, const float *cs, const float *sn, int NH,
+                               int hd, int back)
+{
+    int half = hd / 2, add = back && o != x;
+    for (int h = 0; h < NH; h++) {
+        const float *xi = x + (size_t)h * hd;
+        float *oi = o + (size_t)h * hd;
+        int i = 0;
+        for (; i + 8 <= half; i += 8) {
+            v8 x1 = load8(xi + i), x2 = load8(xi + i + half), c = load8(cs + i), sv = load8(sn + i);
+            v8 y1, y2;
+            if (!back)
+                y1 = x1 * c - x2 * sv, y2 = x2 * c + x1 * sv;
+            else
+                y1 = x1 * c + x2 * sv, y2 = x2 * c - x1 * sv;
+            if (add) y1 = load8(oi + i) + y1, y2 = load8(oi + i + half) + y2;
+            memcpy(oi + i, &y1, sizeof y1);
+            memcpy(oi + i + half, &y2, sizeof y2);
+        }
+        for (; i < half; i++) {
+            float x1 = xi[i], x2 = xi[i + half], y1, y2;
+            if (!back)
+                y1 = x1 * cs[i] - x2 * sn[i], y2 = x2 * cs[i] + x1 * sn[i];
+            else
+                y1 = x1 * cs[i] + x2 * sn[i], y2 = x2 * cs[i] - x1 * sn[i];
+            if (add) y1 = oi[i] + y1, y2 = oi[i + half] + y2;
+            oi[i] = y1;
+            oi[i + half] = y2;
+        }
+    }
+}
+
 void rz_rope_forward(float *out, const float *x, const int *pos, const float *cos_t,
                      const float *sin_t, int N, int NH, int hd)
 {
     int half = hd / 2, C = NH * hd;
 #pragma omp parallel for schedule(static) if((size_t)N * NH * hd >= RZ_PAR_MIN)
-    for (int n = 0; n < N; n++) {
-        const float *cs = cos_t + (size_t)pos[n] * half, *sn = sin_t + (size_t)pos[n] * half;
-        for (int h = 0; h < NH; h++) {
-            const float *xi = x + (size_t)n * C + h * hd;
-            float *o = out + (size_t)n * C + h * hd;
-            for (int i = 0; i < half; i++) {
-                float x1 = xi[i], x2 = xi[i + half];
-                o[i] = x1 * cs[i] - x2 * sn[i];
-                o[i + half] = x2 * cs[i] + x1 * sn[i];
-            }
-        }
-    }
+    for (int n = 0; n < N; n++)
+        rope_row(out + (size_t)n * C, x + (size_t)n * C, cos_t + (size_t)pos[n] * half,
+                 sin_t + (size_t)pos[n] * half, NH, hd, 0);
 }
 
 void rz_rope_backward(float *dx, const float *dout, const int *pos, const float *cos_t,
@@ -349,49 +468,36 @@ void rz_rope_backward(float *dx, const float *dout, const int *pos, const float 
 {
     int half = hd / 2, C = NH * hd;
 #pragma omp parallel for schedule(static) if((size_t)N * NH * hd >= RZ_PAR_MIN)
-    for (int n = 0; n < N; n++) {
-        const float *cs = cos_t + (size_t)pos[n] * half, *sn = sin_t + (size_t)pos[n] * half;
-        for (int h = 0; h < NH; h++) {
-            const float *g = dout + (size_t)n * C + h * hd;
-            float *d = dx + (size_t)n * C + h * hd;
-            for (int i = 0; i < half; i++) {
-                float g1 = g[i], g2 = g[i + half];
-                /* read both before writing: dx may alias dout */
-                float d1 = g1 * cs[i] + g2 * sn[i];
-                float d2 = g2 * cs[i] - g1 * sn[i];
-                if (d == g) {
-                    d[i] = d1;
-                    d[i + half] = d2;
-                } else {
-                    d[i] += d1;
-                    d[i + half] += d2;
-                }
-            }
-        }
-    }
+    for (int n = 0; n < N; n++)
+        rope_row(dx + (size_t)n * C, dout + (size_t)n * C, cos_t + (size_t)pos[n] * half,
+                 sin_t + (size_t)pos[n] * half, NH, hd, 1);
 }
 
 /* ------------------------------------------------------- vector helpers */
 
 typedef unsigned v8u __attribute__((vector_size(32)));
 
-INLINE v8 splat8(float x)
-{
-    v8 v = {x, x, x, x, x, x, x, x};
-    return v;
-}
 
 INLINE v8 select8(v8i mask, v8 a, v8 b) { return (v8)(((v8i)a & mask) | ((v8i)b & ~mask)); }
 
-/* Lanes [0, m) of p (m in 0..8), `fill` in the others. */
+/* Lanes [0, m) of p (m in 0..8), `fill` in the others. Unrolled lane by lane rather than
+ * a memcpy of m floats, which is a call into libc (and a spill of every live vector
+ * register around it) in the middle of the attention's loops. */
 INLINE v8 load_part(const float *p, int m, float fill)
 {
     v8 v = splat8(fill);
-    memcpy(&v, p, (size_t)m * sizeof(float));
+#pragma GCC unroll 8
+    for (int j = 0; j < 8; j++)
+        if (j < m) v[j] = p[j];
     return v;
 }
 
-INLINE void store_part(float *p, v8 v, int m) { memcpy(p, &v, (size_t)m * sizeof(float)); }
+INLINE void store_part(float *p, v8 v, int m)
+{
+#pragma GCC unroll 8
+    for (int j = 0; j < 8; j++)
+        if (j < m) p[j] = v[j];
+}
 
 INLINE float max8(v8 a)
 {
@@ -437,11 +543,11 @@ INLINE v8 exp8(v8 x)
  * The KV-cache decode and the full forward share attention_row, and a decode row's
  * result depends only on its own query, keys and values. */
 
-/* s[u] for u < n. kt holds the keys in tiles of eight: element i of key u is at
- * kt[(u / 8) * 8d + 8i + u % 8]; the tiles up to n rounded up to 8 must be readable. */
-INLINE void dots_t(float *s, const float *x, const float *kt, int n, int d)
+/* s[u] for u < n. kt holds the keys in tiles of eight, `tile` floats apart: element i of
+ * key u is at kt[(u / 8) * tile + 8i + u % 8]; the tiles up to n rounded up to 8 must be
+ * readable. */
+INLINE void dots_t(float *s, const float *x, const float *kt, int n, int d, size_t tile)
 {
-    size_t tile = (size_t)8 * d;
     int u = 0;
     for (; u + 32 <= n; u += 32) { /* four independent chains hide the add latency */
         v8 a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0};
@@ -503,11 +609,9 @@ INLINE void wsum(float *out, const float *w, size_t ldw, const float *x, size_t 
     }
 }
 
-RZ_CLONES static void attention_row(float *out, float *p, const float *q, const float *kt,
-                                    const float *v, size_t ldv, int n, int hd)
+/* p = softmax(scale * p) over n entries. */
+INLINE void softmax_scaled(float *p, int n, float scale)
 {
-    float scale = 1.0f / sqrtf((float)hd);
-    dots_t(p, q, kt, n, hd);
     v8 mx8 = splat8(-INFINITY);
     int u = 0;
     for (; u + 8 <= n; u += 8) {
@@ -533,7 +637,86 @@ RZ_CLONES static void attention_row(float *out, float *p, const float *q, const 
         memcpy(p + u, &e, sizeof e);
     }
     store_part(p + u, tail_e * inv, m);
+}
+
+RZ_CLONES static void attention_row(float *out, float *p, const float *q, const float *kt,
+                                    const float *v, size_t ldv, int n, int hd)
+{
+    dots_t(p, q, kt, n, hd, (size_t)8 * hd);
+    softmax_scaled(p, n, 1.0f / sqrtf((float)hd));
     wsum(out, p, 1, v, ldv, n, hd, 0);
+}
+
+/* out[i] = c[i] + sum_{u < n} w[u] x[u * ldx + i] for i < d, the sum continuing from
+ * c = out (carry) or from zero, one term at a time: wsum over a range of u cut in pieces
+ * gives the bits of wsum over the whole range. */
+INLINE void wsum_carry(float *out, const float *w, const float *x, size_t ldx, int n, int d,
+                       int carry)
+{
+    int i = 0;
+    for (; i + 32 <= d; i += 32) {
+        v8 a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0};
+        if (carry) {
+            a0 = load8(out + i), a1 = load8(out + i + 8);
+            a2 = load8(out + i + 16), a3 = load8(out + i + 24);
+        }
+        for (int u = 0; u < n; u++) {
+            v8 wu = splat8(w[u]);
+            const float *r = x + u * ldx + i;
+            a0 += wu * load8(r);
+            a1 += wu * load8(r + 8);
+            a2 += wu * load8(r + 16);
+            a3 += wu * load8(r + 24);
+        }
+        memcpy(out + i, &a0, sizeof a0);
+        memcpy(out + i + 8, &a1, sizeof a1);
+        memcpy(out + i + 16, &a2, sizeof a2);
+        memcpy(out + i + 24, &a3, sizeof a3);
+    }
+    for (; i + 8 <= d; i += 8) {
+        v8 a = {0};
+        if (carry) a = load8(out + i);
+        for (int u = 0; u < n; u++) a += splat8(w[u]) * load8(x + u * ldx + i);
+        memcpy(out + i, &a, sizeof a);
+    }
+    for (; i < d; i++) {
+        float a = carry ? out[i] : 0.0f;
+        for (int u = 0; u < n; u++) a += w[u] * x[u * ldx + i];
+        out[i] = a;
+    }
+}
+
+/* Heads [h0, h1) of one decode row, position-major so that the row's keys and values
+ * stream through memory once: the scores of 32 keys for every head in turn, then the
+ * softmax of each head, then the values 32 positions at a time for every head in turn,
+ * each head's sums carried in out. Every score, probability and output element is the
+ * computation attention_row does, in the same order: the same bits. */
+RZ_CLONES static void attention_decode(float *out, float *p, size_t ldp, const float *q,
+                                       const float *kc, const float *vc, int n, int h0, int h1,
+                                       int NH, int hd)
+{
+    enum { G = 32 };
+    size_t C = (size_t)NH * hd, tile = 8 * C, htile = (size_t)8 * hd;
+    int u = 0;
+    for (; u + G <= n; u += G)
+        for (int h = h0; h < h1; h++)
+            dots_t(p + h * ldp + u, q + h * hd, kc + (u / 8) * tile + h * htile, G, hd, tile);
+    if (u < n)
+        for (int h = h0; h < h1; h++)
+            dots_t(p + h * ldp + u, q + h * hd, kc + (u / 8) * tile + h * htile, n - u, hd, tile);
+    float scale = 1.0f / sqrtf((float)hd);
+    for (int h = h0; h < h1; h++) softmax_scaled(p + h * ldp, n, scale);
+    for (u = 0; u < n; u += G) {
+        int m = n - u < G ? n - u : G;
+        for (int h = h0; h < h1; h++)
+            wsum_carry(out + h * hd, p + h * ldp + u, vc + u * C + h * hd, C, m, hd, u > 0);
+    }
+}
+
+void rz_attention_decode(float *out, float *p, size_t ldp, const float *q, const float *kc,
+                         const float *vc, int n, int h0, int h1, int NH, int hd)
+{
+    attention_decode(out, p, ldp, q, kc, vc, n, h0, h1, NH, hd);
 }
 
 void rz_attention_row(float *out, float *p, const float *q, const float *kt, const float *v,
@@ -542,16 +725,49 @@ void rz_attention_row(float *out, float *p, const float *q, const float *kt, con
     attention_row(out, p, q, kt, v, ldv, n, hd);
 }
 
+#if defined(__clang__)
+#define SHUF2(a, b, ...) __builtin_shufflevector(a, b, __VA_ARGS__)
+#else
+#define SHUF2(a, b, ...) __builtin_shuffle(a, b, (v8i){__VA_ARGS__})
+#endif
+
+/* The 8x8 block of floats at x (rows ldx apart) transposed into eight vectors at t, eight
+ * floats apart: three rounds of two-vector shuffles. */
+INLINE void transpose8(float *t, const float *x, size_t ldx)
+{
+    v8 r[8], a[8], b[8];
+    for (int j = 0; j < 8; j++) r[j] = load8(x + j * ldx);
+    for (int j = 0; j < 8; j += 2) {
+        a[j] = SHUF2(r[j], r[j + 1], 0, 8, 1, 9, 2, 10, 3, 11);
+        a[j + 1] = SHUF2(r[j], r[j + 1], 4, 12, 5, 13, 6, 14, 7, 15);
+    }
+    for (int j = 0; j < 8; j += 4) {
+        b[j] = SHUF2(a[j], a[j + 2], 0, 1, 8, 9, 2, 3, 10, 11);
+        b[j + 1] = SHUF2(a[j], a[j + 2], 4, 5, 12, 13, 6, 7, 14, 15);
+        b[j + 2] = SHUF2(a[j + 1], a[j + 3], 0, 1, 8, 9, 2, 3, 10, 11);
+        b[j + 3] = SHUF2(a[j + 1], a[j + 3], 4, 5, 12, 13, 6, 7, 14, 15);
+    }
+    for (int j = 0; j < 4; j++) {
+        v8 lo = SHUF2(b[j], b[j + 4], 0, 1, 2, 3, 8, 9, 10, 11);
+        v8 hi = SHUF2(b[j], b[j + 4], 4, 5, 6, 7, 12, 13, 14, 15);
+        memcpy(t + 16 * j, &lo, sizeof lo);
+        memcpy(t + 16 * j + 8, &hi, sizeof hi);
+    }
+}
+
 /* xt = the n rows of x (d wide, ldx apart) in the transposed tiles dots_t reads, the
  * rows past n up to a multiple of 8 zero. */
-static void transpose_tiles(float *xt, const float *x, size_t ldx, int n, int d)
+INLINE void transpose_tiles(float *xt, const float *x, size_t ldx, int n, int d)
 {
     int np = (n + 7) & ~7;
     for (int u0 = 0; u0 < np; u0 += 8) {
         float *t = xt + (size_t)u0 * d;
+        int i = 0;
+        if (u0 + 8 <= n)
+            for (; i + 8 <= d; i += 8) transpose8(t + 8 * i, x + u0 * ldx + i, ldx);
         for (int j = 0; j < 8; j++) {
             int u = u0 + j;
-            for (int i = 0; i < d; i++) t[8 * i + j] = u < n ? x[u * ldx + i] : 0.0f;
+            for (int k = i; k < d; k++) t[8 * k + j] = u < n ? x[u * ldx + k] : 0.0f;
         }
     }
 }
@@ -576,12 +792,188 @@ static int thread_id(void)
 #endif
 }
 
+/* The training attention takes four query rows (or four key columns) at a time, so that
+ * each key, value or query row loaded serves four sums: the kernels below are dots_t and
+ * wsum for four rows whose lengths differ by one, each element the same computation in
+ * the same order as the one-row kernels (the forward stays bit-identical to the decode). */
+
+/* p[0, m) = v's lanes, m clipped to 0..8. */
+INLINE void store_clip(float *p, v8 v, int m)
+{
+    if (m >= 8)
+        memcpy(p, &v, sizeof v);
+    else if (m > 0)
+        store_part(p, v, m);
+}
+
+/* Row r < 4 of s (lds apart): dots_t of x's row r (ldx apart) against the first n0 + r
+ * keys; entries past each row's length are left alone. */
+INLINE void dots4_t(float *s, size_t lds, const float *x, size_t ldx, const float *kt, int n0,
+                    int d, size_t tile)
+{
+    const float *x0 = x, *x1 = x + ldx, *x2 = x + 2 * ldx, *x3 = x + 3 * ldx;
+    float *s0 = s, *s1 = s + lds, *s2 = s + 2 * lds, *s3 = s + 3 * lds;
+    int n3 = n0 + 3, u = 0;
+    for (; u + 8 < n3; u += 16) { /* two tiles: eight chains */
+        v8 a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0}, b0 = {0}, b1 = {0}, b2 = {0}, b3 = {0};
+        const float *ra = kt + (size_t)(u / 8) * tile, *rb = ra + tile;
+        for (int i = 0; i < d; i++) {
+            v8 ka = load8(ra + 8 * i), kb = load8(rb + 8 * i), xi;
+            xi = splat8(x0[i]), a0 += xi * ka, b0 += xi * kb;
+            xi = splat8(x1[i]), a1 += xi * ka, b1 += xi * kb;
+            xi = splat8(x2[i]), a2 += xi * ka, b2 += xi * kb;
+            xi = splat8(x3[i]), a3 += xi * ka, b3 += xi * kb;
+        }
+        store_clip(s0 + u, a0, n0 - u), store_clip(s0 + u + 8, b0, n0 - u - 8);
+        store_clip(s1 + u, a1, n0 + 1 - u), store_clip(s1 + u + 8, b1, n0 + 1 - u - 8);
+        store_clip(s2 + u, a2, n0 + 2 - u), store_clip(s2 + u + 8, b2, n0 + 2 - u - 8);
+        store_clip(s3 + u, a3, n3 - u), store_clip(s3 + u + 8, b3, n3 - u - 8);
+    }
+    if (u < n3) {
+        v8 a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0};
+        const float *ra = kt + (size_t)(u / 8) * tile;
+        for (int i = 0; i < d; i++) {
+            v8 ka = load8(ra + 8 * i);
+            a0 += splat8(x0[i]) * ka, a1 += splat8(x1[i]) * ka;
+            a2 += splat8(x2[i]) * ka, a3 += splat8(x3[i]) * ka;
+        }
+        store_clip(s0 + u, a0, n0 - u), store_clip(s1 + u, a1, n0 + 1 - u);
+        store_clip(s2 + u, a2, n0 + 2 - u), store_clip(s3 + u, a3, n3 - u);
+    }
+}
+
+/* Row r < 4 of out (ldo apart) = (or += when accumulate) wsum of w's row r (ldw apart)
+ * over its first n0 + r terms: sum_{u < n0 + r} w[r][u] x[u * ldx + i], i < d. */
+INLINE void wsum4(float *out, size_t ldo, const float *w, size_t ldw, const float *x, size_t ldx,
+                  int n0, int d, int accumulate)
+{
+    int i = 0;
+    for (; i + 32 <= d; i += 32) {
+        v8 a[4][4] = {{{0}}};
+        for (int u = 0; u < n0 + 3; u++) {
+            const float *r = x + u * ldx + i;
+            v8 x0 = load8(r), x1 = load8(r + 8), x2 = load8(r + 16), x3 = load8(r + 24);
+#pragma GCC unroll 4
+            for (int q = 0; q < 4; q++)
+                if (u < n0 + q) { /* always, but for the last three terms */
+                    v8 wq = splat8(w[q * ldw + u]);
+                    a[q][0] += wq * x0, a[q][1] += wq * x1, a[q][2] += wq * x2, a[q][3] += wq * x3;
+                }
+        }
+#pragma GCC unroll 4
+        for (int q = 0; q < 4; q++) {
+            float *o = out + q * ldo + i;
+            if (accumulate) {
+                a[q][0] += load8(o), a[q][1] += load8(o + 8);
+                a[q][2] += load8(o + 16), a[q][3] += load8(o + 24);
+            }
+            memcpy(o, &a[q][0], sizeof(v8));
+            memcpy(o + 8, &a[q][1], sizeof(v8));
+            memcpy(o + 16, &a[q][2], sizeof(v8));
+            memcpy(o + 24, &a[q][3], sizeof(v8));
+        }
+    }
+    for (; i + 8 <= d; i += 8) {
+        v8 a[4] = {{0}};
+        for (int u = 0; u < n0 + 3; u++) {
+            v8 xu = load8(x + u * ldx + i);
+#pragma GCC unroll 4
+            for (int q = 0; q < 4; q++)
+                if (u < n0 + q) a[q] += splat8(w[q * ldw + u]) * xu;
+        }
+#pragma GCC unroll 4
+        for (int q = 0; q < 4; q++) {
+            if (accumulate) a[q] += load8(out + q * ldo + i);
+            memcpy(out + q * ldo + i, &a[q], sizeof(v8));
+        }
+    }
+    for (int q = 0; q < 4; q++)
+        if (i < d) wsum(out + q * ldo + i, w + q * ldw, 1, x + i, ldx, n0 + q, d - i, accumulate);
+}
+
+/* Column c < 4 of the lower triangle: out row c (ldo apart) = (or += when accumulate)
+ * sum_{c <= t < n} w[t * ldw + c] x[t * ldx + i], i < d, t in order: wsum of the column
+ * from its diagonal entry down. n >= 4. */
+INLINE void wsum4_cols(float *out, size_t ldo, const float *w, size_t ldw, const float *x,
+                       size_t ldx, int n, int d, int accumulate)
+{
+    int i = 0;
+    for (; i + 32 <= d; i += 32) {
+        v8 a[4][4] = {{{0}}};
+        for (int t = 0; t < n; t++) {
+            const float *r = x + t * ldx + i, *wt = w + t * ldw;
+            v8 x0 = load8(r), x1 = load8(r + 8), x2 = load8(r + 16), x3 = load8(r + 24);
+#pragma GCC unroll 4
+            for (int c = 0; c < 4; c++)
+                if (c <= t) { /* always, but for the first three rows */
+                    v8 wc = splat8(wt[c]);
+                    a[c][0] += wc * x0, a[c][1] += wc * x1, a[c][2] += wc * x2, a[c][3] += wc * x3;
+                }
+        }
+#pragma GCC unroll 4
+        for (int c = 0; c < 4; c++) {
+            float *o = out + c * ldo + i;
+            if (accumulate) {
+                a[c][0] += load8(o), a[c][1] += load8(o + 8);
+                a[c][2] += load8(o + 16), a[c][3] += load8(o + 24);
+            }
+            memcpy(o, &a[c][0], sizeof(v8));
+            memcpy(o + 8, &a[c][1], sizeof(v8));
+            memcpy(o + 16, &a[c][2], sizeof(v8));
+            memcpy(o + 24, &a[c][3], sizeof(v8));
+        }
+    }
+    for (; i + 8 <= d; i += 8) {
+        v8 a[4] = {{0}};
+        for (int t = 0; t < n; t++) {
+            v8 xt = load8(x + t * ldx + i);
+#pragma GCC unroll 4
+            for (int c = 0; c < 4; c++)
+                if (c <= t) a[c] += splat8(w[t * ldw + c]) * xt;
+        }
+#pragma GCC unroll 4
+        for (int c = 0; c < 4; c++) {
+            if (accumulate) a[c] += load8(out + c * ldo + i);
+            memcpy(out + c * ldo + i, &a[c], sizeof(v8));
+        }
+    }
+    for (int c = 0; c < 4; c++)
+        if (i < d)
+            wsum(out + c * ldo + i, w + c * ldw + c, ldw, x + c * ldx + i, ldx, n - c, d - i,
+                 accumulate);
+}
+
+/* dS = P (dP - sum_u P dP) scale over one row of n entries, in place over dP. */
+INLINE void dsoftmax_row(float *d, const float *p, int n, float scale)
+{
+    int u = 0;
+    v8 s8 = {0};
+    for (; u + 8 <= n; u += 8) s8 += load8(p + u) * load8(d + u);
+    int m = n - u;
+    s8 += load_part(p + u, m, 0.0f) * load_part(d + u, m, 0.0f);
+    float s = hsum8(s8);
+    for (u = 0; u + 8 <= n; u += 8) {
+        v8 r = load8(p + u) * (load8(d + u) - s) * scale;
+        memcpy(d + u, &r, sizeof r);
+    }
+    store_part(d + u, load_part(p + u, m, 0.0f) * (load_part(d + u, m, 0.0f) - s) * scale, m);
+}
+
 RZ_CLONES static void attention_forward_head(float *out, float *att, const float *q,
                                              const float *k, const float *v, float *kt, int T,
                                              int C, int hd)
 {
     transpose_tiles(kt, k, C, T, hd);
-    for (int t = 0; t < T; t++)
+    size_t tile = (size_t)8 * hd;
+    float scale = 1.0f / sqrtf((float)hd);
+    int t = 0;
+    for (; t + 4 <= T; t += 4) {
+        float *p = att + (size_t)t * T;
+        dots4_t(p, T, q + (size_t)t * C, C, kt, t + 1, hd, tile);
+        for (int r = 0; r < 4; r++) softmax_scaled(p + (size_t)r * T, t + 1 + r, scale);
+        wsum4(out + (size_t)t * C, C, p, T, v, C, t + 1, hd, 0);
+    }
+    for (; t < T; t++)
         attention_row(out + (size_t)t * C, att + (size_t)t * T, q + (size_t)t * C, kt, v, C, t + 1,
                       hd);
 }
@@ -609,40 +1001,45 @@ int rz_attention_forward(float *out, float *att, const float *q, const float *k,
  * gradient element is one register-held sum in a fixed order. */
 RZ_CLONES static void attention_backward_head(float *dq, float *dk, float *dv, const float *dout,
                                               const float *att, const float *q, const float *k,
-                                              const float *v, float *ws, int T, int C, int hd)
+                                              const float *v, float *ws, int T, int C, int hd,
+                                              int acc)
 {
-    size_t Tp = ((size_t)T + 7) & ~(size_t)7;
+    size_t Tp = ((size_t)T + 7) & ~(size_t)7, tile = (size_t)8 * hd;
     float scale = 1.0f / sqrtf((float)hd);
     float *vt = ws, *ds = ws + (size_t)hd * Tp; /* (Tp / 8, hd, 8) tiles, (T, Tp) */
     transpose_tiles(vt, v, C, T, hd);
-    for (int t = 0; t < T; t++) {
-        const float *p = att + (size_t)t * T, *g = dout + (size_t)t * C;
+    int t = 0;
+    for (; t + 4 <= T; t += 4) {
         float *d = ds + (size_t)t * Tp;
-        int n = t + 1, u = 0;
-        dots_t(d, g, vt, n, hd); /* dP[t, u] = g_t . v_u */
-        v8 s8 = {0};
-        for (; u + 8 <= n; u += 8) s8 += load8(p + u) * load8(d + u);
-        int m = n - u;
-        s8 += load_part(p + u, m, 0.0f) * load_part(d + u, m, 0.0f);
-        float s = hsum8(s8);
-        for (u = 0; u + 8 <= n; u += 8) {
-            v8 r = load8(p + u) * (load8(d + u) - s) * scale;
-            memcpy(d + u, &r, sizeof r);
-        }
-        store_part(d + u, load_part(p + u, m, 0.0f) * (load_part(d + u, m, 0.0f) - s) * scale, m);
-        wsum(dq + (size_t)t * C, d, 1, k, C, n, hd, 1);
+        dots4_t(d, Tp, dout + (size_t)t * C, C, vt, t + 1, hd, tile); /* dP[t, u] = g_t . v_u */
+        for (int r = 0; r < 4; r++)
+            dsoftmax_row(d + (size_t)r * Tp, att + (size_t)(t + r) * T, t + 1 + r, scale);
+        wsum4(dq + (size_t)t * C, C, d, Tp, k, C, t + 1, hd, acc);
     }
-    for (int u = 0; u < T; u++) {
-        wsum(dk + (size_t)u * C, ds + (size_t)u * Tp + u, Tp, q + (size_t)u * C, C, T - u, hd, 1);
-        wsum(dv + (size_t)u * C, att + (size_t)u * T + u, T, dout + (size_t)u * C, C, T - u, hd, 1);
+    for (; t < T; t++) {
+        float *d = ds + (size_t)t * Tp;
+        dots_t(d, dout + (size_t)t * C, vt, t + 1, hd, tile);
+        dsoftmax_row(d, att + (size_t)t * T, t + 1, scale);
+        wsum(dq + (size_t)t * C, d, 1, k, C, t + 1, hd, acc);
+    }
+    int u = 0;
+    for (; u + 4 <= T; u += 4) {
+        wsum4_cols(dk + (size_t)u * C, C, ds + (size_t)u * Tp + u, Tp, q + (size_t)u * C, C, T - u,
+                   hd, acc);
+        wsum4_cols(dv + (size_t)u * C, C, att + (size_t)u * T + u, T, dout + (size_t)u * C, C,
+                   T - u, hd, acc);
+    }
+    for (; u < T; u++) {
+        wsum(dk + (size_t)u * C, ds + (size_t)u * Tp + u, Tp, q + (size_t)u * C, C, T - u, hd, acc);
+        wsum(dv + (size_t)u * C, att + (size_t)u * T + u, T, dout + (size_t)u * C, C, T - u, hd,
+             acc);
     }
 }
 
-int rz_attention_backward(float *dq, float *dk, float *dv, float *scratch, const float *dout,
-                          const float *att, const float *q, const float *k, const float *v, int B,
-                          int T, int C, int NH)
+static int attention_backward(float *dq, float *dk, float *dv, const float *dout, const float *att,
+                              const float *q, const float *k, const float *v, int B, int T, int C,
+                              int NH, int acc)
 {
-    (void)scratch; /* the kernels now need (hd + T) x T per thread and allocate it */
     int hd = C / NH, nt;
     size_t Tp = ((size_t)T + 7) & ~(size_t)7, per = (size_t)(hd + T) * Tp;
     float *ws = thread_ws(per, &nt);
@@ -655,10 +1052,25 @@ int rz_attention_backward(float *dq, float *dk, float *dv, float *scratch, const
             size_t base = (size_t)b * T * C + (size_t)h * hd;
             attention_backward_head(dq + base, dk + base, dv + base, dout + base,
                                     att + ((size_t)b * NH + h) * T * T, q + base, k + base,
-                                    v + base, ws + (size_t)thread_id() * per, T, C, hd);
+                                    v + base, ws + (size_t)thread_id() * per, T, C, hd, acc);
         }
     rz_free(ws);
     return RZ_OK;
+}
+
+int rz_attention_backward(float *dq, float *dk, float *dv, float *scratch, const float *dout,
+                          const float *att, const float *q, const float *k, const float *v, int B,
+                          int T, int C, int NH)
+{
+    (void)scratch; /* the kernels now need (hd + T) x T per thread and allocate it */
+    return attention_backward(dq, dk, dv, dout, att, q, k, v, B, T, C, NH, 1);
+}
+
+int rz_attention_backward_set(float *dq, float *dk, float *dv, const float *dout, const float *att,
+                              const float *q, const float *k, const float *v, int B, int T, int C,
+                              int NH)
+{
+    return attention_backward(dq, dk, dv, dout, att, q, k, v, B, T, C, NH, 0);
 }
 
 /* ------------------------------------------------------------------ swiglu */
@@ -688,18 +1100,20 @@ INLINE void swiglu_bwd8(v8 *dg, v8 *du, v8 d, v8 g, v8 u)
 }
 
 RZ_CLONES static void swiglu_bwd(float *dgate, float *dup, const float *dout, const float *gate,
-                                 const float *up, size_t n)
+                                 const float *up, size_t n, int acc)
 {
     size_t i = 0;
     for (; i + 8 <= n; i += 8) {
-        v8 dg = load8(dgate + i), du = load8(dup + i);
+        v8 dg = {0}, du = {0};
+        if (acc) dg = load8(dgate + i), du = load8(dup + i);
         swiglu_bwd8(&dg, &du, load8(dout + i), load8(gate + i), load8(up + i));
         memcpy(dgate + i, &dg, sizeof dg);
         memcpy(dup + i, &du, sizeof du);
     }
     if (i < n) {
         int m = (int)(n - i);
-        v8 dg = load_part(dgate + i, m, 0.0f), du = load_part(dup + i, m, 0.0f);
+        v8 dg = {0}, du = {0};
+        if (acc) dg = load_part(dgate + i, m, 0.0f), du = load_part(dup + i, m, 0.0f);
         swiglu_bwd8(&dg, &du, load_part(dout + i, m, 0.0f), load_part(gate + i, m, 0.0f),
                     load_part(up + i, m, 0.0f));
         store_part(dgate + i, dg, m);
@@ -718,14 +1132,26 @@ void rz_swiglu_forward(float *out, const float *gate, const float *up, size_t n)
     }
 }
 
-void rz_swiglu_backward(float *dgate, float *dup, const float *dout, const float *gate,
-                        const float *up, size_t n)
+static void swiglu_backward(float *dgate, float *dup, const float *dout, const float *gate,
+                            const float *up, size_t n, int acc)
 {
     enum { CH = 4096 };
     size_t nch = (n + CH - 1) / CH;
 #pragma omp parallel for schedule(static) if(n >= RZ_PAR_MIN)
     for (size_t c = 0; c < nch; c++) {
         size_t i0 = c * CH, i1 = i0 + CH < n ? i0 + CH : n;
-        swiglu_bwd(dgate + i0, dup + i0, dout + i0, gate + i0, up + i0, i1 - i0);
+        swiglu_bwd(dgate + i0, dup + i0, dout + i0, gate + i0, up + i0, i1 - i0, acc);
     }
+}
+
+void rz_swiglu_backward(float *dgate, float *dup, const float *dout, const float *gate,
+                        const float *up, size_t n)
+{
+    swiglu_backward(dgate, dup, dout, gate, up, n, 1);
+}
+
+void rz_swiglu_backward_set(float *dgate, float *dup, const float *dout, const float *gate,
+                            const float *up, size_t n)
+{
+    swiglu_backward(dgate, dup, dout, gate, up, n, 0);
 }

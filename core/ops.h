@@ -69,6 +69,15 @@ void rz_rope_backward(float *dx /* (N, NH*hd) */, const float *dout /* (N, NH*hd
 void rz_attention_row(float *out /* (hd) */, float *p /* (n) */, const float *q /* (hd) */,
                       const float *kt /* (n/8, hd, 8) */, const float *v /* (n, ldv) */,
                       size_t ldv, int n, int hd);
+/* One decode row, heads [h0, h1) of NH: for each head h, rz_attention_row of q's head h
+ * against the row's first n positions, the same bits, written to out's head h, with head
+ * h's probabilities in p + h * ldp. The cache is position-major: kc holds tiles of eight
+ * positions, each tile every head's keys transposed (element i of head h of position u
+ * at kc[(u / 8) * 8C + 8 hd h + 8i + u % 8], C = NH hd; the tiles up to n rounded up to 8
+ * must be readable), and vc the values as rows of C. */
+void rz_attention_decode(float *out /* (C) */, float *p /* (NH, ldp) */, size_t ldp,
+                         const float *q /* (C) */, const float *kc /* (n/8, NH, hd, 8) */,
+                         const float *vc /* (n, C) */, int n, int h0, int h1, int NH, int hd);
 /* Causal multi-head attention over (B, T): q, k, v already projected (and rotated);
  * att keeps the probabilities for backward (entries above the diagonal are unspecified).
  * Returns RZ_ERR_NOMEM when its per-thread workspace cannot be allocated. */
@@ -83,10 +92,21 @@ int rz_attention_backward(float *dq /* (B, T, C) */, float *dk /* (B, T, C) */,
                           const float *q, const float *k, const float *v, int B, int T, int C,
                           int NH);
 
+/* rz_attention_backward that overwrites dq, dk and dv (they need not hold anything). */
+int rz_attention_backward_set(float *dq /* (B, T, C) */, float *dk /* (B, T, C) */,
+                              float *dv /* (B, T, C) */, const float *dout /* (B, T, C) */,
+                              const float *att /* (B, NH, T, T) */, const float *q,
+                              const float *k, const float *v, int B, int T, int C, int NH);
+
 /* out = silu(gate) * up, elementwise over n values. */
 void rz_swiglu_forward(float *out /* (n) */, const float *gate /* (n) */, const float *up /* (n) */,
                        size_t n);
 void rz_swiglu_backward(float *dgate /* (n) */, float *dup /* (n) */, const float *dout /* (n) */,
                         const float *gate /* (n) */, const float *up /* (n) */, size_t n);
+
+/* rz_swiglu_backward that overwrites dgate and dup. */
+void rz_swiglu_backward_set(float *dgate /* (n) */, float *dup /* (n) */,
+                            const float *dout /* (n) */, const float *gate /* (n) */,
+                            const float *up /* (n) */, size_t n);
 
 #endif

@@ -61,14 +61,16 @@ struct rz_kvcache {
     int slots, len;
     size_t lenp;               /* len rounded up to 8: the keys' row stride */
     rz_transformer_config cfg; /* of the model it was made for */
-    /* per (layer, slot, head), contiguous so that a row's attention streams through
-     * memory: rotated keys in transposed tiles (lenp/8, hd, 8), values (len, hd) */
-    float *k;                  /* (L, slots, NH, lenp/8, hd, 8) */
-    float *v;                  /* (L, slots, NH, len, hd) */
+    /* per (layer, slot), position-major so that a row's attention streams through its
+     * part of the cache once: rotated keys in tiles of eight positions, each every head's
+     * keys transposed (NH, hd, 8); values as rows of C */
+    float *k;                  /* (L, slots, lenp/8, NH, hd, 8) */
+    float *v;                  /* (L, slots, len, C) */
     int *filled;               /* (slots) positions fed so far */
     int *seen;                 /* (slots) duplicate check within one call */
     float *x, *xn, *q, *kt, *vt, *atty, *tmp; /* (slots, C) */
     float *gate, *up;          /* (slots, H) */
+    float *qkv, *gu;           /* (slots, 3C), (slots, 2H): fused projections' outputs */
     float *rstd;               /* (slots) */
     float *p;                  /* (slots, NH, len) */
     float *block;
@@ -425,9 +427,7 @@ int rz_transformer_backward(rz_transformer *m, const float *dlogits, rz_error *e
         /* the MLP branch: dres is the gradient of this layer's output */
         memset(a->dhmid, 0, NHd * sizeof(float));
         rz_matmul_backward(a->dhmid, g + o->down, dres, hmid, w + o->down, N, H, C);
-        memset(a->dgate, 0, NHd * sizeof(float));
-        memset(a->dup, 0, NHd * sizeof(float));
-        rz_swiglu_backward(a->dgate, a->dup, a->dhmid, gate, up, NHd);
+        rz_swiglu_backward_set(a->dgate, a->dup, a->dhmid, gate, up, NHd);
         memset(a->dln, 0, NC * sizeof(float));
         rz_matmul_backward(a->dln, g + o->gate, a->dgate, ln2, w + o->gate, N, C, H);
         rz_matmul_backward(a->dln, g + o->up, a->dup, ln2, w + o->up, N, C, H);
@@ -437,11 +437,8 @@ int rz_transformer_backward(rz_transformer *m, const float *dlogits, rz_error *e
         /* the attention branch: dres is now the gradient of resid_mid */
         memset(a->datty, 0, NC * sizeof(float));
         rz_matmul_backward(a->datty, g + o->o, dres, atty, w + o->o, N, C, C);
-        memset(a->dq, 0, NC * sizeof(float));
-        memset(a->dk, 0, NC * sizeof(float));
-        memset(a->dv, 0, NC * sizeof(float));
-        int rc = rz_attention_backward(a->dq, a->dk, a->dv, a->scratch, a->datty,
-                                       a->att + l * att, q, k, v, B, T, C, NH);
+        int rc = rz_attention_backward_set(a->dq, a->dk, a->dv, a->datty, a->att + l * att, q,
+                                           k, v, B, T, C, NH);
         if (rc)
             return rz_error_set(err, rc, "transformer backward: cannot allocate the attention "
                                          "workspace");
@@ -578,6 +575,8 @@ int rz_kvcache_create(rz_kvcache **out, const rz_transformer *m, int slots, int 
         c->atty = carve(base, &used, S * C);
         c->tmp = carve(base, &used, S * C);
         c->gate = carve(base, &used, S * H);
+        c->qkv = carve(base, &used, S * 3 * C);
+        c->gu = carve(base, &used, S * 2 * H);
         c->up = carve(base, &used, S * H);
         c->rstd = carve(base, &used, S);
         c->p = carve(base, &used, S * cfg->heads * len);
@@ -613,40 +612,74 @@ static void decode_rows(rz_transformer *m, rz_kvcache *c, int r0, int r1, const 
     const float *w = m->params.param;
     size_t slot_stride = (size_t)len * C, layer_stride = (size_t)S * slot_stride;
     size_t lenp = c->lenp, kslot_stride = lenp * C, klayer_stride = (size_t)S * kslot_stride;
+    int split_heads = 0;
+#ifdef _OPENMP
+    split_heads = !omp_in_parallel() && omp_get_max_threads() > 1 &&
+                  (size_t)n * len * C >= RZ_PAR_MIN;
+#endif
     rz_embedding_forward(x, tokens, w + m->embed, n, C);
     for (int l = 0; l < L; l++) {
         const layer_off *o = &m->layer[l];
+        /* few rows only: per-row RoPE and SwiGLU calls cost more than they save beyond */
+        int fused_qkv = n < 4 && o->k == o->q + (size_t)C * C && o->v == o->k + (size_t)C * C;
+        int fused_gu = n < 4 && o->up == o->gate + (size_t)H * C;
         float *kc = c->k + l * klayer_stride, *vc = c->v + l * layer_stride;
         rz_rmsnorm_forward(xn, rstd, x, w + o->ln1, n, C, cfg->norm_eps);
-        rz_matmul_rows(q, xn, w + o->q, n, C, C);
-        rz_matmul_rows(kt, xn, w + o->k, n, C, C);
-        rz_matmul_rows(vt, xn, w + o->v, n, C, C);
-        rz_rope_forward(q, q, pos, m->rope_cos, m->rope_sin, n, NH, hd);
-        rz_rope_forward(kt, kt, pos, m->rope_cos, m->rope_sin, n, NH, hd);
-        for (int i = 0; i < n; i++)
-            for (int h = 0; h < NH; h++) {
-                const float *src = kt + (size_t)i * C + h * hd;
-                float *kd = kc + slot[i] * kslot_stride + (size_t)h * hd * lenp +
-                            (size_t)(pos[i] / 8) * 8 * hd + pos[i] % 8;
-                for (int j = 0; j < hd; j++) kd[8 * j] = src[j];
-                memcpy(vc + slot[i] * slot_stride + ((size_t)h * len + pos[i]) * hd,
-                       vt + (size_t)i * C + h * hd, (size_t)hd * sizeof(float));
-            }
-#pragma omp parallel for collapse(2) schedule(static) if((size_t)n * len * C >= RZ_PAR_MIN)
-        for (int i = 0; i < n; i++)
-            for (int h = 0; h < NH; h++) {
-                rz_attention_row(atty + (size_t)i * C + h * hd,
-                                 pbuf + ((size_t)i * NH + h) * len, q + (size_t)i * C + h * hd,
-                                 kc + slot[i] * kslot_stride + (size_t)h * hd * lenp,
-                                 vc + slot[i] * slot_stride + (size_t)h * len * hd, hd, pos[i] + 1,
-                                 hd);
-            }
+        /* Wq, Wk, Wv one after the other in the parameters (and Wgate, Wup) make one
+         * matrix: one pass streams all three with no restart of the prefetching between
+         * them, rows of [q | k | v] come out (each element the same dot product, so the
+         * same bits as three calls). */
+        const float *qr = q, *kr = kt, *vr = vt;
+        size_t ldr = C;
+        if (fused_qkv) {
+            float *qkv = c->qkv + (size_t)r0 * 3 * C;
+            rz_matmul_rows(qkv, xn, w + o->q, n, C, 3 * C);
+            for (int i = 0; i < n; i++) /* q and k of a row side by side: 2 NH heads */
+                rz_rope_forward(qkv + (size_t)i * 3 * C, qkv + (size_t)i * 3 * C, pos + i,
+                                m->rope_cos, m->rope_sin, 1, 2 * NH, hd);
+            qr = qkv, kr = qkv + C, vr = qkv + 2 * C, ldr = 3 * (size_t)C;
+        } else {
+            rz_matmul_rows(q, xn, w + o->q, n, C, C);
+            rz_matmul_rows(kt, xn, w + o->k, n, C, C);
+            rz_matmul_rows(vt, xn, w + o->v, n, C, C);
+            rz_rope_forward(q, q, pos, m->rope_cos, m->rope_sin, n, NH, hd);
+            rz_rope_forward(kt, kt, pos, m->rope_cos, m->rope_sin, n, NH, hd);
+        }
+        for (int i = 0; i < n; i++) {
+            float *kd = kc + slot[i] * kslot_stride + (size_t)(pos[i] / 8) * 8 * C + pos[i] % 8;
+            const float *src = kr + i * ldr;
+            for (int j = 0; j < C; j++) kd[8 * j] = src[j]; /* head h, element i at 8(hd h + i) */
+            memcpy(vc + slot[i] * slot_stride + (size_t)pos[i] * C, vr + i * ldr,
+                   (size_t)C * sizeof(float));
+        }
+        if (split_heads) {
+            /* few rows and idle threads: the heads of a row are independent too */
+#pragma omp parallel for collapse(2) schedule(static)
+            for (int i = 0; i < n; i++)
+                for (int h = 0; h < NH; h++)
+                    rz_attention_decode(atty + (size_t)i * C, pbuf + (size_t)i * NH * len, len,
+                                        qr + i * ldr, kc + slot[i] * kslot_stride,
+                                        vc + slot[i] * slot_stride, pos[i] + 1, h, h + 1, NH, hd);
+        } else {
+            for (int i = 0; i < n; i++)
+                rz_attention_decode(atty + (size_t)i * C, pbuf + (size_t)i * NH * len, len,
+                                    qr + i * ldr, kc + slot[i] * kslot_stride,
+                                    vc + slot[i] * slot_stride, pos[i] + 1, 0, NH, NH, hd);
+        }
         rz_matmul_rows(tmp, atty, w + o->o, n, C, C);
         for (size_t i = 0; i < (size_t)n * C; i++) x[i] = x[i] + tmp[i];
         rz_rmsnorm_forward(xn, rstd, x, w + o->ln2, n, C, cfg->norm_eps);
-        rz_matmul_rows(gate, xn, w + o->gate, n, C, H);
-        rz_matmul_rows(up, xn, w + o->up, n, C, H);
-        rz_swiglu_forward(gate, gate, up, (size_t)n * H);
+        if (fused_gu) {
+            float *gu = c->gu + (size_t)r0 * 2 * H;
+            rz_matmul_rows(gu, xn, w + o->gate, n, C, 2 * H);
+            for (int i = 0; i < n; i++)
+                rz_swiglu_forward(gate + (size_t)i * H, gu + (size_t)i * 2 * H,
+                                  gu + (size_t)i * 2 * H + H, (size_t)H);
+        } else {
+            rz_matmul_rows(gate, xn, w + o->gate, n, C, H);
+            rz_matmul_rows(up, xn, w + o->up, n, C, H);
+            rz_swiglu_forward(gate, gate, up, (size_t)n * H);
+        }
         rz_matmul_rows(tmp, gate, w + o->down, n, H, C);
         for (size_t i = 0; i < (size_t)n * C; i++) x[i] = x[i] + tmp[i];
     }
