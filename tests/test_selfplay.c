@@ -60,7 +60,7 @@ static void test_gradient(void)
     p.A = rz_game_num_actions(g);
     const int I = rz_game_obs_size(g);
     p.N = 12;
-    rz_mlp_config mc = {I, p.A, 2, 16, RZ_ACT_TANH};
+    rz_mlp_config mc = {I, p.A, 2, 16, RZ_ACT_TANH, 0};
     REQUIRE(rz_mlp_create(&p.m, &mc, 7, &err) == RZ_OK);
     /* larger output weights than the init, so the policy is far from uniform */
     rz_params *prm = rz_mlp_params(p.m);
@@ -156,7 +156,7 @@ static void run_steps(const rz_game *g, int threads, int steps, float *out, size
         cfg.first_plies = 1;
         cfg.explore = 2; /* exploring moves draw from each game's stream too */
     }
-    rz_mlp_config mc = {0, 0, 2, 32, RZ_ACT_RELU};
+    rz_mlp_config mc = {0, 0, 2, 32, RZ_ACT_RELU, 0};
     rz_selfplay *t = NULL;
     CHECK_OK(rz_selfplay_create(&t, g, &mc, 5, &cfg, &err), &err);
     REQUIRE(t != NULL);
@@ -196,7 +196,7 @@ static void test_config_errors(void)
     rz_game *g = game("tictactoe");
     rz_error err = {0};
     rz_selfplay_config cfg;
-    rz_mlp_config mc = {0, 0, 1, 8, RZ_ACT_RELU};
+    rz_mlp_config mc = {0, 0, 1, 8, RZ_ACT_RELU, 0};
     rz_selfplay *t = NULL;
     rz_selfplay_config_default(&cfg);
     cfg.group = 1;
@@ -224,7 +224,7 @@ static void test_start_pool(void)
     cfg.start_pool = 59; /* 3 * 4 * 5 - 1 non-terminal positions: exactly enough */
     cfg.first_plies = 1;
     cfg.positions = 64;
-    rz_mlp_config mc = {0, 0, 1, 16, RZ_ACT_RELU};
+    rz_mlp_config mc = {0, 0, 1, 16, RZ_ACT_RELU, 0};
     rz_selfplay *t = NULL;
     CHECK_OK(rz_selfplay_create(&t, g, &mc, 1, &cfg, &err), &err);
     REQUIRE(t);
@@ -250,7 +250,7 @@ static void test_explore(void)
     rz_selfplay_config_default(&cfg);
     cfg.explore = rz_game_max_moves(g);
     cfg.positions = 32;
-    rz_mlp_config mc = {0, 0, 1, 16, RZ_ACT_RELU};
+    rz_mlp_config mc = {0, 0, 1, 16, RZ_ACT_RELU, 0};
     rz_selfplay_stats st[2];
     for (int k = 0; k < 2; k++) {
         rz_selfplay *t = NULL;
@@ -288,7 +288,7 @@ static void test_arena_known(void)
     rz_game *ttt = game("tictactoe");
     rz_player *mm = NULL, *rnd = NULL;
     REQUIRE(rz_player_create(&mm, ttt, "minimax", &err) == RZ_OK);
-    rz_agent a = {NULL, mm, 0.0f};
+    rz_agent a = {NULL, mm, 0.0f, 0};
     rz_arena_result r;
     for (int seat = 0; seat < 2; seat++) {
         CHECK_OK(rz_arena_play(ttt, &a, &a, seat, 40, 3, &r, &err), &err);
@@ -296,7 +296,7 @@ static void test_arena_known(void)
                r.wins, r.draws, r.losses);
     }
     REQUIRE(rz_player_create(&rnd, ttt, "random", &err) == RZ_OK);
-    rz_agent b = {NULL, rnd, 0.0f};
+    rz_agent b = {NULL, rnd, 0.0f, 0};
     CHECK_OK(rz_arena_play(ttt, &b, &a, 0, 50, 4, &r, &err), &err);
     CHECKF(r.wins == 0 && r.losses > 0, "random vs minimax: %d/%d/%d", r.wins, r.draws, r.losses);
     rz_player_free(mm);
@@ -306,7 +306,7 @@ static void test_arena_known(void)
     rz_player *xr = NULL, *nr = NULL;
     REQUIRE(rz_player_create(&xr, nim, "nim", &err) == RZ_OK);
     REQUIRE(rz_player_create(&nr, nim, "random", &err) == RZ_OK);
-    rz_agent x = {NULL, xr, 0.0f}, y = {NULL, nr, 0.0f};
+    rz_agent x = {NULL, xr, 0.0f, 0}, y = {NULL, nr, 0.0f, 0};
     CHECK_OK(rz_arena_play(nim, &x, &y, 0, 100, 5, &r, &err), &err);
     CHECKF(r.wins == 100, "nim XOR player from the winning seat: %d/%d/%d", r.wins, r.draws, r.losses);
     /* thread invariance of the counts, and either order of seats */
@@ -318,13 +318,13 @@ static void test_arena_known(void)
     CHECK(r1.wins == r2.wins && r1.draws == r2.draws && r1.plies_mean == r2.plies_mean);
     CHECK(r1.wins + r1.draws + r1.losses == 64);
     CHECK(rz_arena_play(nim, &x, &y, 2, 10, 1, &r, &err) == RZ_ERR_ARG && strstr(err.msg, "seat"));
-    rz_agent bad = {NULL, NULL, 0.0f};
+    rz_agent bad = {NULL, NULL, 0.0f, 0};
     CHECK(rz_arena_play(nim, &bad, &y, 0, 10, 1, &r, &err) == RZ_ERR_ARG);
     /* a policy for another game is refused, naming the sizes */
     rz_mlp *m = NULL;
-    rz_mlp_config mc = {rz_game_obs_size(ttt), 9, 1, 8, RZ_ACT_RELU};
+    rz_mlp_config mc = {rz_game_obs_size(ttt), 9, 1, 8, RZ_ACT_RELU, 0};
     REQUIRE(rz_mlp_create(&m, &mc, 1, &err) == RZ_OK);
-    rz_agent pol = {m, NULL, 0.0f};
+    rz_agent pol = {m, NULL, 0.0f, 0};
     CHECK(rz_arena_play(nim, &pol, &y, 0, 10, 1, &r, &err) == RZ_ERR_ARG && strstr(err.msg, "inputs"));
     rz_mlp_free(m);
     rz_player_free(xr);
@@ -338,9 +338,9 @@ static void test_winning_moves(void)
     rz_error err = {0};
     rz_game *g = game("nim(piles=1;2)");
     rz_mlp *m = NULL;
-    rz_mlp_config mc = {rz_game_obs_size(g), rz_game_num_actions(g), 1, 8, RZ_ACT_RELU};
+    rz_mlp_config mc = {rz_game_obs_size(g), rz_game_num_actions(g), 1, 8, RZ_ACT_RELU, 0};
     REQUIRE(rz_mlp_create(&m, &mc, 1, &err) == RZ_OK);
-    rz_agent a = {m, NULL, 0.0f};
+    rz_agent a = {m, NULL, 0.0f, 0};
     long pos = 0, ok = 0, ph = 0, oh = 0, pk = 0, ok2 = 0;
     CHECK_OK(rz_arena_winning_moves(g, &a, 0, 1000, 100000, &pos, &ok, &err), &err);
     /* (a, b) with a <= 1, b <= 2 and a ^ b != 0: (0,1) (0,2) (1,0) (1,2) */
@@ -378,7 +378,7 @@ static double score_vs_random(const rz_game *g, rz_mlp *m, int games)
     rz_error err = {0};
     rz_player *rnd = NULL;
     REQUIRE(rz_player_create(&rnd, g, "random", &err) == RZ_OK);
-    rz_agent a = {m, NULL, 0.0f}, b = {NULL, rnd, 0.0f};
+    rz_agent a = {m, NULL, 0.0f, 0}, b = {NULL, rnd, 0.0f, 0};
     double score = 0.0;
     for (int seat = 0; seat < 2; seat++) {
         rz_arena_result r;
@@ -406,7 +406,7 @@ static void test_learning(void)
     cfg.opt.weight_decay = 0.0f;
     cfg.entropy_coef = 0.05f;
     cfg.seed = 1;
-    rz_mlp_config mc = {0, 0, 2, 64, RZ_ACT_RELU};
+    rz_mlp_config mc = {0, 0, 2, 64, RZ_ACT_RELU, 0};
     rz_selfplay *t = NULL;
     REQUIRE(rz_selfplay_create(&t, g, &mc, 1, &cfg, &err) == RZ_OK);
     printf("untrained:\n");
