@@ -7,6 +7,13 @@
  * mover keeps its sign, which no game here has, but costs nothing), each ply discounted by
  * SEARCH_DISCOUNT, so among equal outcomes a sooner win (and a later loss) scores higher.
  *
+ * With holdout k > 0 (the self-play trainer's, never an agent's) a non-terminal node at the
+ * horizon that is held out (rz_position_heldout) is not scored by the network, whose value
+ * there was never trained, but expanded one more ply (up to SEARCH_EXTEND_MAX extra plies).
+ * Without that, a trained position's target would back up the untrained output at a
+ * held-out child, and through the max of negamax one such value spoils every position above
+ * it. The network is never trained at held-out positions either way.
+ *
  * Every root of a batch is expanded level by level into flat arrays; all horizon nodes of
  * all roots go through the network together, in chunks of SEARCH_CHUNK rows. The chunking
  * depends only on the roots, and each node is written by one thread, so the scores do not
@@ -24,6 +31,9 @@
 #define SEARCH_MAX_NODES (1L << 24)
 #define SEARCH_ACTIONS_MAX 256
 #define SEARCH_OMP_MIN 256
+/* held-out horizon nodes are looked past at most this many extra plies */
+#define SEARCH_EXTEND_MAX 4
+#define SEARCH_LEVELS (RZ_SEARCH_MAX_DEPTH + SEARCH_EXTEND_MAX + 1)
 
 typedef struct {
     long n;
@@ -72,8 +82,8 @@ static float child_value(const rz_game *g, const level *lc, long c, int p)
     return SEARCH_DISCOUNT * (lc->mover[c] == p ? lc->value[c] : -lc->value[c]);
 }
 
-int rz_search_scores(const rz_game *g, rz_mlp *m, const void *states, int n, int depth,
-                     float *scores, rz_error *err)
+int rz_search_scores_holdout(const rz_game *g, rz_mlp *m, const void *states, int n, int depth,
+                             int holdout, float *scores, rz_error *err)
 {
     if (!g || !m || !states || !scores) return rz_error_set(err, RZ_ERR_ARG, "search: NULL argument");
     if (n < 1) return rz_error_set(err, RZ_ERR_ARG, "search: n = %d roots must be >= 1", n);
@@ -94,7 +104,7 @@ int rz_search_scores(const rz_game *g, rz_mlp *m, const void *states, int n, int
         if (rz_game_is_terminal(g, (const unsigned char *)states + (size_t)i * S))
             return rz_error_set(err, RZ_ERR_ILLEGAL, "search: root %d is a finished game", i);
 
-    level lv[RZ_SEARCH_MAX_DEPTH + 1];
+    level lv[SEARCH_LEVELS];
     memset(lv, 0, sizeof lv);
     float *obs = NULL;
     int rc = level_alloc(&lv[0], n, S, err);
@@ -106,14 +116,20 @@ int rz_search_scores(const rz_game *g, rz_mlp *m, const void *states, int n, int
             lv[0].mover[i] = (int8_t)rz_game_current_player(g, lv[0].states + (size_t)i * S);
         }
     }
-    /* expand: level l's non-terminal nodes get their children in level l + 1 */
+    /* expand: level l's non-terminal nodes get their children in level l + 1 (past the
+     * horizon, only held-out ones) */
     long total = n;
-    for (int l = 0; l < depth && !rc; l++) {
+    int nlev = 1;
+    const int last = holdout > 0 ? depth + SEARCH_EXTEND_MAX : depth;
+    for (int l = 0; l < last && !rc; l++) {
         level *p = &lv[l], *c = &lv[l + 1];
 #pragma omp parallel for schedule(static) if (p->n >= SEARCH_OMP_MIN)
         for (long k = 0; k < p->n; k++) {
             uint8_t mask[SEARCH_ACTIONS_MAX];
-            p->nkids[k] = p->mover[k] < 0 ? 0 : rz_game_legal(g, p->states + (size_t)k * S, mask);
+            const unsigned char *st = p->states + (size_t)k * S;
+            const int open = p->mover[k] >= 0 &&
+                             (l < depth || rz_position_heldout(g, st, holdout));
+            p->nkids[k] = open ? rz_game_legal(g, st, mask) : 0;
         }
         long nc = 0;
         for (long k = 0; k < p->n; k++) {
@@ -126,8 +142,10 @@ int rz_search_scores(const rz_game *g, rz_mlp *m, const void *states, int n, int
                               SEARCH_MAX_NODES, depth, n);
             break;
         }
+        if (nc == 0) break;
         rc = level_alloc(c, nc, S, err);
         if (rc) break;
+        nlev = l + 2;
         int bad = 0;
 #pragma omp parallel for schedule(static) if (p->n >= SEARCH_OMP_MIN)
         for (long k = 0; k < p->n; k++) {
@@ -152,17 +170,21 @@ int rz_search_scores(const rz_game *g, rz_mlp *m, const void *states, int n, int
         }
         if (bad) rc = rz_error_set(err, RZ_ERR_STATE, "search: a legal move could not be applied");
     }
-    /* the horizon: every non-terminal node of the last level, through the network */
+    /* the horizon: every non-terminal node not expanded, through the network */
     if (!rc) {
-        level *h = &lv[depth];
         obs = rz_alloc((size_t)SEARCH_CHUNK * I * sizeof(float), "search observations", err);
         if (!obs) rc = RZ_ERR_NOMEM;
+    }
+    for (int l = depth; l < nlev && !rc; l++) {
+        level *h = &lv[l];
+        if (l == nlev - 1)
+            for (long k = 0; k < h->n; k++) h->nkids[k] = 0; /* never counted */
         long k = 0;
         while (!rc && k < h->n) {
             int B = 0;
             long idx[SEARCH_CHUNK];
             for (; k < h->n && B < SEARCH_CHUNK; k++)
-                if (h->mover[k] >= 0) idx[B++] = k;
+                if (h->mover[k] >= 0 && h->nkids[k] == 0) idx[B++] = k;
             if (B == 0) break;
 #pragma omp parallel for schedule(static) if (B >= SEARCH_OMP_MIN)
             for (int b = 0; b < B; b++)
@@ -173,12 +195,12 @@ int rz_search_scores(const rz_game *g, rz_mlp *m, const void *states, int n, int
             for (int b = 0; b < B; b++) h->value[idx[b]] = v[b];
         }
     }
-    /* back up: a node is worth the best of its children for its mover */
-    for (int l = depth - 1; l >= 1 && !rc; l--) {
+    /* back up: an expanded node is worth the best of its children for its mover */
+    for (int l = nlev - 2; l >= 1 && !rc; l--) {
         level *p = &lv[l], *c = &lv[l + 1];
 #pragma omp parallel for schedule(static) if (p->n >= SEARCH_OMP_MIN)
         for (long k = 0; k < p->n; k++) {
-            if (p->mover[k] < 0) continue;
+            if (p->mover[k] < 0 || p->nkids[k] == 0) continue;
             float best = -INFINITY;
             for (int j = 0; j < p->nkids[k]; j++) {
                 const float v = child_value(g, c, p->first[k] + j, p->mover[k]);
@@ -199,6 +221,12 @@ int rz_search_scores(const rz_game *g, rz_mlp *m, const void *states, int n, int
         }
     }
     rz_free(obs);
-    for (int l = 0; l <= depth; l++) level_free(&lv[l]);
+    for (int l = 0; l < SEARCH_LEVELS; l++) level_free(&lv[l]);
     return rc;
+}
+
+int rz_search_scores(const rz_game *g, rz_mlp *m, const void *states, int n, int depth,
+                     float *scores, rz_error *err)
+{
+    return rz_search_scores_holdout(g, m, states, n, depth, 0, scores, err);
 }

@@ -506,7 +506,10 @@ static int play(rz_selfplay *t, long *D_out, rz_error *err)
         if (t->cfg.search_depth > 0) {
             for (int b = 0; b < B; b++)
                 memcpy(t->roots + (size_t)b * S, t->states + (size_t)t->active[b] * S, S);
-            int rc = rz_search_scores(g, t->mlp, t->roots, B, t->cfg.search_depth, t->scores, err);
+            /* held-out positions below the horizon are looked past, not scored: their
+             * value was never trained (search.c) */
+            int rc = rz_search_scores_holdout(g, t->mlp, t->roots, B, t->cfg.search_depth,
+                                              t->cfg.holdout, t->scores, err);
             if (rc) return rc;
             logits = t->scores;
             ssamp.temperature = t->cfg.search_temperature;

@@ -867,6 +867,11 @@ typedef struct {
  * overwritten. The same for any thread count. */
 int rz_search_scores(const rz_game *g, rz_mlp *m, const void *states /* (n, state_size) */, int n,
                      int depth, float *scores /* (n, num_actions) */, rz_error *err);
+/* The same, for training with held-out positions (holdout k > 0, rz_position_heldout): a
+ * held-out node at the horizon is not scored by the network (never trained there) but
+ * looked past, up to 4 more plies. k = 0 is rz_search_scores. */
+int rz_search_scores_holdout(const rz_game *g, rz_mlp *m, const void *states, int n, int depth,
+                             int holdout, float *scores, rz_error *err);
 
 /* One move at a non-terminal state (a terminal one is RZ_ERR_ILLEGAL). Not thread-safe
  * (the mlp's activations and the player's scratch are used). */

@@ -676,6 +676,35 @@ static int agent_search(lua_State *L)
     return 1;
 }
 
+/* agent:value(state) -> the value head's estimate of the return for the player to move
+ * (in (-1, 1)); a finished game: its true return for the player who would move next */
+static int agent_value(lua_State *L)
+{
+    const char *W = "agent:value";
+    lrz_agent *a = agent_check(L, 1);
+    lrz_state *s = state_check(L, 2);
+    const rz_game *g = a->game->g;
+    if (s->game->g != g && strcmp(rz_game_name(s->game->g), rz_game_name(g)) != 0)
+        return luaL_error(L, "%s: the agent plays %s, the state is of %s", W, rz_game_name(g),
+                          rz_game_name(s->game->g));
+    if (!a->mlp || !rz_mlp_cfg(a->mlp)->value)
+        return luaL_error(L, "%s: the agent has no value head", W);
+    if (rz_game_is_terminal(g, s->bytes)) {
+        double r[2];
+        rz_game_returns(g, s->bytes, r);
+        /* the player to move next alternates: the one who did not make the last move */
+        lua_pushnumber(L, r[rz_game_move_count(g, s->bytes) % 2]);
+        return 1;
+    }
+    float obs[1024];
+    if (rz_game_obs_size(g) > 1024) return luaL_error(L, "%s: observation too large", W);
+    rz_game_observe(g, s->bytes, obs);
+    rz_error err = {0};
+    if (rz_mlp_forward(a->mlp, obs, NULL, 1, &err) != RZ_OK) return lrz_fail(L, W, &err);
+    lua_pushnumber(L, rz_mlp_value(a->mlp)[0]);
+    return 1;
+}
+
 /* t:agent([{search_depth = 0}]) -> a snapshot of the current policy (a searching agent
  * with search_depth > 0) */
 static int selfplay_agent(lua_State *L)
@@ -931,7 +960,7 @@ void lrz_open_game(lua_State *L)
     static const luaL_Reg state_meta[] = {
         {"__close", state_close}, {"__tostring", state_tostring}, {NULL, NULL}};
     lrz_newclass(L, LRZ_STATE, state_methods, state_meta);
-    static const luaL_Reg agent_methods[] = {{"act", agent_act}, {"save", agent_save}, {"search", agent_search},
+    static const luaL_Reg agent_methods[] = {{"act", agent_act}, {"save", agent_save}, {"search", agent_search}, {"value", agent_value},
                                              {"game", agent_game}, {"close", agent_gc},
                                              {NULL, NULL}};
     static const luaL_Reg agent_meta[] = {
