@@ -83,6 +83,12 @@ static int agent_check(const rz_game *g, const rz_agent *a, const char *what, rz
         if (!(a->temperature >= 0.0f) || !isfinite(a->temperature))
             return rz_error_set(err, RZ_ERR_ARG, "%s: temperature = %g must be >= 0", what,
                                 (double)a->temperature);
+        if (a->search_depth < 0 || a->search_depth > RZ_SEARCH_MAX_DEPTH)
+            return rz_error_set(err, RZ_ERR_ARG, "%s: search_depth = %d must be in 0..%d", what,
+                                a->search_depth, RZ_SEARCH_MAX_DEPTH);
+        if (a->search_depth > 0 && !c->value)
+            return rz_error_set(err, RZ_ERR_ARG, "%s: a search needs a network with a value head",
+                                what);
     }
     return RZ_OK;
 }
@@ -98,6 +104,18 @@ int rz_agent_act(const rz_game *g, const rz_agent *a, const void *state, rz_rng 
         return rz_error_set(err, RZ_ERR_ILLEGAL, "agent act: the game is over");
     if (a->player) return rz_player_act(a->player, state, rng, action, err);
     const int I = rz_game_obs_size(g), A = rz_game_num_actions(g);
+    if (a->search_depth > 0) {
+        float sc[ARENA_ACTIONS_MAX], scratch[2 * ARENA_ACTIONS_MAX];
+        rc = rz_search_scores(g, a->mlp, state, 1, a->search_depth, sc, err);
+        if (rc) return rc;
+        rz_sampling s;
+        rz_sampling_default(&s);
+        s.temperature = a->temperature;
+        int x = rz_sample_token(sc, A, &s, rng, scratch, NULL);
+        if (x < 0) return rz_error_set(err, RZ_ERR_NONFINITE, "agent act: the search scores are not finite");
+        *action = x;
+        return RZ_OK;
+    }
     float *obs = malloc((size_t)I * sizeof(float));
     uint8_t mask[ARENA_ACTIONS_MAX];
     if (!obs) return rz_error_set(err, RZ_ERR_NOMEM, "agent act: cannot allocate an observation");
@@ -144,7 +162,10 @@ int rz_arena_play(const rz_game *g, const rz_agent *a, const rz_agent *b, int a_
     float *obs = rows ? rz_alloc((size_t)n * I * sizeof *obs, "arena observations", err) : NULL;
     uint8_t *mask = obs ? rz_alloc((size_t)n * A, "arena masks", err) : NULL;
     float *scratch = mask ? rz_alloc((size_t)T * 2 * A * sizeof *scratch, "arena scratch", err) : NULL;
-    rc = scratch ? RZ_OK : RZ_ERR_NOMEM;
+    /* for a searching agent: its games' states side by side, and their move scores */
+    unsigned char *roots = scratch ? rz_alloc((size_t)n * S, "arena search roots", err) : NULL;
+    float *scores = roots ? rz_alloc((size_t)n * A * sizeof *scores, "arena search scores", err) : NULL;
+    rc = scores ? RZ_OK : RZ_ERR_NOMEM;
     for (int s = 0; s < 2 && !rc; s++) {
         if (!seats[s].agent->player) continue;
         seats[s].inst = calloc((size_t)T, sizeof *seats[s].inst);
@@ -170,15 +191,24 @@ int rz_arena_play(const rz_game *g, const rz_agent *a, const rz_agent *b, int a_
             if (B == 0) continue;
             any = 1;
             if (ag->mlp) {
+                const float *logits;
+                if (ag->search_depth > 0) {
+                    for (int k = 0; k < B; k++)
+                        memcpy(roots + (size_t)k * S, states + (size_t)rows[k] * S, S);
+                    rc = rz_search_scores(g, ag->mlp, roots, B, ag->search_depth, scores, err);
+                    if (rc) break;
+                    logits = scores;
+                } else {
 #pragma omp parallel for schedule(static)
-                for (int k = 0; k < B; k++) {
-                    const void *st = states + (size_t)rows[k] * S;
-                    rz_game_observe(g, st, obs + (size_t)k * I);
-                    rz_game_legal(g, st, mask + (size_t)k * A);
+                    for (int k = 0; k < B; k++) {
+                        const void *st = states + (size_t)rows[k] * S;
+                        rz_game_observe(g, st, obs + (size_t)k * I);
+                        rz_game_legal(g, st, mask + (size_t)k * A);
+                    }
+                    rc = rz_mlp_forward(ag->mlp, obs, mask, B, err);
+                    if (rc) break;
+                    logits = rz_mlp_logits(ag->mlp);
                 }
-                rc = rz_mlp_forward(ag->mlp, obs, mask, B, err);
-                if (rc) break;
-                const float *logits = rz_mlp_logits(ag->mlp);
                 rz_sampling sp;
                 rz_sampling_default(&sp);
                 sp.temperature = ag->temperature;
@@ -240,6 +270,8 @@ int rz_arena_play(const rz_game *g, const rz_agent *a, const rz_agent *b, int a_
     rz_free(obs);
     rz_free(mask);
     rz_free(scratch);
+    rz_free(roots);
+    rz_free(scores);
     return rc;
 }
 
@@ -314,7 +346,7 @@ int rz_arena_perfect_lines(const rz_game *g, const rz_agent *a, int a_seat, long
         return rz_error_set(err, RZ_ERR_ARG, "perfect lines: seat = %d must be 0 or 1", a_seat);
     if (max_nodes < 1) return rz_error_set(err, RZ_ERR_ARG, "perfect lines: max_nodes must be >= 1");
     rz_arena_result r = {0};
-    lines_walk w = {g, {a->mlp, NULL, 0.0f}, a_seat, max_nodes, &r, 0.0, err};
+    lines_walk w = {g, {a->mlp, NULL, 0.0f, a->search_depth}, a_seat, max_nodes, &r, 0.0, err};
     _Alignas(16) unsigned char st[ARENA_STATE_MAX];
     rz_game_reset(g, st);
     rc = walk_lines(&w, st);
@@ -416,7 +448,7 @@ int rz_arena_winning_moves(const rz_game *g, const rz_agent *a, int holdout, lon
                             "winning moves: max_positions must be in 1..2^26, max_nodes >= 1");
     size_t cap = 1;
     while (cap < (size_t)max_positions * 2) cap <<= 1;
-    moves_walk w = {g, {a->mlp, NULL, 0.0f}, holdout, max_positions, max_nodes, NULL, cap - 1,
+    moves_walk w = {g, {a->mlp, NULL, 0.0f, a->search_depth}, holdout, max_positions, max_nodes, NULL, cap - 1,
                     0, 0, 0, err};
     w.seen = rz_alloc(cap * sizeof *w.seen, "winning moves: position table", err);
     if (!w.seen) return RZ_ERR_NOMEM;

@@ -17,7 +17,14 @@
  *      T = 1), its dlogp through rz_logprob_backward and rz_mlp_backward, AdamW; mu passes,
  *      each split into `minibatches` updates over a shuffled order.
  *
- * There is no value function and no hand-written evaluation: the only signal is who won.
+ * With value_coef > 0 the network also has a value head, regressed toward each decision's
+ * TD(lambda) target (the final return for the mover, mixed with the search values when
+ * there is a search). With search_depth > 0 the games are played by the search instead of
+ * the policy (rz_search_scores: the rules plus the network's own value at the horizon) and
+ * the policy head learns the search's best move by cross-entropy (expert iteration), as in
+ * TD-Gammon and AlphaZero.
+ *
+ * There is no hand-written evaluation anywhere: the only signal is who won.
  * Over MPI (core/dist.c) each rank plays the games of its share of the start positions and
  * the ranks exchange them; every rank then runs the same update on all of them (the
  * update is not split over the ranks), so any number of ranks gives one process's result.
@@ -64,6 +71,12 @@ struct rz_selfplay {
     float *rewards, *adv;  // (n_games)
     float *logp, *old_logp, *ref_logp, *ent, *dlogp; // (n_games * M)
     float *dlogits;        // (n_games * M, A)
+    float *sv;             // (n_games * M) search value at the decision (search_depth > 0)
+    int *best;             // (n_games * M) the search's best move
+    float *vtarget;        // (n_games * M) value targets
+    float *mb_vt, *dvalue; // (n_games * M)
+    unsigned char *roots;  // (n_games, S) the positions searched in one ply
+    float *scores;         // (n_games, A) their move scores
     int *perm;             // (n_games * M)
     /* minibatch gathers */
     float *mb_obs;         // (n_games * M, I)
@@ -92,6 +105,8 @@ void rz_selfplay_config_default(rz_selfplay_config *cfg)
     rz_objective_default(&cfg->obj);
     cfg->ref_reset = 0;
     cfg->holdout = 0;
+    cfg->value_lambda = 1.0f;
+    cfg->search_temperature = 0.1f;
     rz_adamw_config_default(&cfg->opt);
     cfg->opt.lr = 3e-3f;
     cfg->opt.grad_clip = 1.0f;
@@ -151,6 +166,22 @@ int rz_selfplay_config_check(const rz_selfplay_config *c, rz_error *err)
     if (c->start_pool < 0 || c->start_pool > (1 << 24))
         return rz_error_set(err, RZ_ERR_ARG, "selfplay: start_pool = %d must be in 0..2^24",
                             c->start_pool);
+    if (!(c->value_coef >= 0.0f) || !isfinite(c->value_coef))
+        return rz_error_set(err, RZ_ERR_ARG, "selfplay: value_coef = %g must be >= 0",
+                            (double)c->value_coef);
+    if (!(c->value_lambda >= 0.0f && c->value_lambda <= 1.0f))
+        return rz_error_set(err, RZ_ERR_ARG, "selfplay: value_lambda = %g must be in [0, 1]",
+                            (double)c->value_lambda);
+    if (c->search_depth < 0 || c->search_depth > RZ_SEARCH_MAX_DEPTH)
+        return rz_error_set(err, RZ_ERR_ARG, "selfplay: search_depth = %d must be in 0..%d",
+                            c->search_depth, RZ_SEARCH_MAX_DEPTH);
+    if (c->search_depth > 0 && !(c->value_coef > 0.0f))
+        return rz_error_set(err, RZ_ERR_ARG,
+                            "selfplay: search_depth = %d needs a value head (value_coef > 0)",
+                            c->search_depth);
+    if (!(c->search_temperature > 0.0f) || !isfinite(c->search_temperature))
+        return rz_error_set(err, RZ_ERR_ARG, "selfplay: search_temperature = %g must be > 0",
+                            (double)c->search_temperature);
     if (!(c->opt.lr >= 0.0f) || !isfinite(c->opt.lr))
         return rz_error_set(err, RZ_ERR_ARG, "selfplay: lr = %g must be >= 0", (double)c->opt.lr);
     if (c->opt.warmup < 0 || c->opt.total_steps < 0)
@@ -165,7 +196,8 @@ static void free_buffers(rz_selfplay *t)
                     t->player,  t->lmask, t->blogp,   t->adv_dec,  t->rewards,  t->adv,      t->logp,
                     t->old_logp, t->ref_logp, t->ent,    t->dlogp,    t->dlogits,  t->perm,
                     t->mb_obs,  t->mb_mask, t->mb_action, t->mb_old,  t->mb_ref,   t->mb_adv,
-                    t->mb_lmask, t->pool};
+                    t->mb_lmask, t->pool, t->sv, t->best, t->vtarget, t->mb_vt, t->dvalue,
+                    t->roots, t->scores};
     for (size_t i = 0; i < sizeof bufs / sizeof *bufs; i++) rz_free(bufs[i]);
 }
 
@@ -210,6 +242,7 @@ int rz_selfplay_create(rz_selfplay **out, const rz_game *g, const rz_mlp_config 
     rz_mlp_config mc = *mlp_cfg;
     mc.inputs = rz_game_obs_size(g);
     mc.outputs = rz_game_num_actions(g);
+    mc.value = cfg->value_coef > 0.0f;
     rz_selfplay *t = calloc(1, sizeof *t);
     if (!t) return rz_error_set(err, RZ_ERR_NOMEM, "selfplay: cannot allocate the trainer");
     t->g = g;
@@ -274,6 +307,13 @@ int rz_selfplay_create(rz_selfplay **out, const rz_game *g, const rz_mlp_config 
     ALLOC(mb_ref, D, "selfplay minibatch ref logp");
     ALLOC(mb_adv, D, "selfplay minibatch advantages");
     ALLOC(mb_lmask, D, "selfplay minibatch loss mask");
+    ALLOC(sv, D, "selfplay search values");
+    ALLOC(best, D, "selfplay search moves");
+    ALLOC(vtarget, D, "selfplay value targets");
+    ALLOC(mb_vt, D, "selfplay minibatch value targets");
+    ALLOC(dvalue, D, "selfplay value gradients");
+    ALLOC(roots, (size_t)n * t->S, "selfplay search roots");
+    ALLOC(scores, (size_t)n * A, "selfplay search scores");
 #undef ALLOC
     if (!rc && cfg->start_pool > 0) rc = build_pool(t, err);
     if (rc) {
@@ -460,9 +500,25 @@ static int play(rz_selfplay *t, long *D_out, rz_error *err)
             rz_game_observe(g, st, t->batch_obs + (size_t)b * I);
             rz_game_legal(g, st, t->batch_mask + (size_t)b * A);
         }
-        int rc = rz_mlp_forward(t->mlp, t->batch_obs, t->batch_mask, B, err);
-        if (rc) return rc;
-        const float *logits = rz_mlp_logits(t->mlp);
+        const float *logits;
+        rz_sampling *sp = &samp;
+        rz_sampling ssamp = samp;
+        if (t->cfg.search_depth > 0) {
+            for (int b = 0; b < B; b++)
+                memcpy(t->roots + (size_t)b * S, t->states + (size_t)t->active[b] * S, S);
+            /* held-out positions below the horizon are looked past, not scored: their
+             * value was never trained (search.c) */
+            int rc = rz_search_scores_holdout(g, t->mlp, t->roots, B, t->cfg.search_depth,
+                                              t->cfg.holdout, t->scores, err);
+            if (rc) return rc;
+            logits = t->scores;
+            ssamp.temperature = t->cfg.search_temperature;
+            sp = &ssamp;
+        } else {
+            int rc = rz_mlp_forward(t->mlp, t->batch_obs, t->batch_mask, B, err);
+            if (rc) return rc;
+            logits = rz_mlp_logits(t->mlp);
+        }
         int bad = -1;
 #pragma omp parallel for schedule(static) if (B >= SP_OMP_MIN_GAMES)
         for (int b = 0; b < B; b++) {
@@ -474,7 +530,7 @@ static int play(rz_selfplay *t, long *D_out, rz_error *err)
             const int a = explored
                               ? explore_move(legal, A, t->len[i] == 0 ? i % G + t->offset[i / G] : -1,
                                              &t->rngs[i], &nlegal)
-                              : rz_sample_token(logits + (size_t)b * A, A, &samp, &t->rngs[i],
+                              : rz_sample_token(logits + (size_t)b * A, A, sp, &t->rngs[i],
                                                 t->scratch + (size_t)i * 2 * A, NULL);
             const size_t d = (size_t)i * M + (size_t)t->len[i];
             const int mover = rz_game_current_player(g, st);
@@ -491,6 +547,18 @@ static int play(rz_selfplay *t, long *D_out, rz_error *err)
             const int rollout = t->cfg.first_plies > 0 && t->len[i] >= t->cfg.first_plies;
             t->lmask[d] = held || rollout ? 0.0f : 1.0f;
             t->blogp[d] = explored ? -logf((float)nlegal) : 0.0f;
+            if (t->cfg.search_depth > 0) {
+                /* the best move, the lowest id among equals, and its score */
+                const float *row = logits + (size_t)b * A;
+                int bi = -1;
+                for (int x = 0; x < A; x++)
+                    if (legal[x] && (bi < 0 || row[x] > row[bi])) bi = x;
+                t->best[d] = bi;
+                t->sv[d] = row[bi];
+            } else {
+                t->best[d] = a;
+                t->sv[d] = 0.0f;
+            }
             t->len[i]++;
         }
         if (bad >= 0)
@@ -507,6 +575,9 @@ static int play(rz_selfplay *t, long *D_out, rz_error *err)
         if (!rc) rc = rz_dist_allgather(t->action, P, Mg * sizeof *t->action, err);
         if (!rc) rc = rz_dist_allgather(t->player, P, Mg * sizeof *t->player, err);
         if (!rc) rc = rz_dist_allgather(t->lmask, P, Mg * sizeof *t->lmask, err);
+        if (!rc) rc = rz_dist_allgather(t->blogp, P, Mg * sizeof *t->blogp, err);
+        if (!rc) rc = rz_dist_allgather(t->sv, P, Mg * sizeof *t->sv, err);
+        if (!rc) rc = rz_dist_allgather(t->best, P, Mg * sizeof *t->best, err);
         t->comm_seconds += now_seconds() - c0;
         if (rc) return rc;
     }
@@ -522,6 +593,8 @@ static int play(rz_selfplay *t, long *D_out, rz_error *err)
             t->player[D] = t->player[src + j];
             t->lmask[D] = t->lmask[src + j];
             t->blogp[D] = t->blogp[src + j];
+            t->sv[D] = t->sv[src + j];
+            t->best[D] = t->best[src + j];
         }
     }
     *D_out = D;
@@ -616,6 +689,26 @@ int rz_selfplay_step(rz_selfplay *t, rz_selfplay_stats *st, rz_error *err)
                 t->adv_dec[d] = t->player[d] == starter ? t->adv[i] : -t->adv[i];
         }
     }
+    /* value targets, TD(lambda) backwards over each game: past its last decision the final
+     * return; before it, y_t = (1 - lambda) sv_t + lambda y_{t+1} from the mover's side */
+    if (t->cfg.value_coef > 0.0f) {
+        const int search = t->cfg.search_depth > 0;
+        const float lam = search ? t->cfg.value_lambda : 1.0f;
+        long d0 = 0;
+        for (int i = 0; i < n; i++) {
+            rz_game_returns(g, t->states + (size_t)i * S, ret);
+            float y = 0.0f;
+            for (int j = t->len[i] - 1; j >= 0; j--) {
+                const long d = d0 + j;
+                const float z = (float)ret[t->player[d]];
+                const float next = j == t->len[i] - 1 ? z
+                                   : t->player[d + 1] == t->player[d] ? y : -y;
+                y = lam == 1.0f ? next : (1.0f - lam) * t->sv[d] + lam * next;
+                t->vtarget[d] = y;
+            }
+            d0 += t->len[i];
+        }
+    }
     double trained = 0.0;
     for (long d = 0; d < D; d++) trained += t->lmask[d];
     s.trained = trained;
@@ -662,7 +755,9 @@ int rz_selfplay_step(rz_selfplay *t, rz_selfplay_stats *st, rz_error *err)
                 const int d = t->perm[lo + k];
                 memcpy(t->mb_obs + k * I, t->obs + (size_t)d * I, (size_t)I * sizeof(float));
                 memcpy(t->mb_mask + k * A, t->mask + (size_t)d * A, (size_t)A);
-                t->mb_action[k] = t->action[d];
+                /* with a search, the policy head learns the search's best move */
+                t->mb_action[k] = t->cfg.search_depth > 0 ? t->best[d] : t->action[d];
+                t->mb_vt[k] = t->vtarget[d];
                 t->mb_old[k] = t->old_logp[d];
                 t->mb_ref[k] = t->ref_logp[d];
                 t->mb_adv[k] = t->adv_dec[d];
@@ -672,17 +767,44 @@ int rz_selfplay_step(rz_selfplay *t, rz_selfplay_stats *st, rz_error *err)
                              err);
             if (rc) return rc;
             rz_objective_stats os;
-            rc = rz_objective_loss(&t->cfg.obj, nb, 1, t->logp, t->mb_old,
-                                   use_ref ? t->mb_ref : NULL, t->mb_adv, t->mb_lmask, t->dlogp,
-                                   &os, err);
-            if (rc) return rc;
+            memset(&os, 0, sizeof os);
+            double wsum = 0.0;
+            for (int k = 0; k < nb; k++) wsum += t->mb_lmask[k];
+            if (t->cfg.search_depth > 0) {
+                /* cross-entropy toward the search's move: loss = -sum w logp / sum w */
+                double l = 0.0;
+                for (int k = 0; k < nb; k++) {
+                    t->dlogp[k] = wsum > 0 ? (float)(-t->mb_lmask[k] / wsum) : 0.0f;
+                    if (t->mb_lmask[k] != 0.0f) l -= t->mb_lmask[k] * t->logp[k];
+                }
+                os.loss = wsum > 0 ? l / wsum : 0.0;
+            } else {
+                rc = rz_objective_loss(&t->cfg.obj, nb, 1, t->logp, t->mb_old,
+                                       use_ref ? t->mb_ref : NULL, t->mb_adv, t->mb_lmask,
+                                       t->dlogp, &os, err);
+                if (rc) return rc;
+            }
+            const float *dvalue = NULL;
+            if (t->cfg.value_coef > 0.0f) {
+                /* loss += c * sum w (v - y)^2 / sum w */
+                const float *v = rz_mlp_value(t->mlp);
+                double se = 0.0;
+                for (int k = 0; k < nb; k++) {
+                    const double e = (double)v[k] - t->mb_vt[k];
+                    se += t->mb_lmask[k] * e * e;
+                    t->dvalue[k] = wsum > 0 ? (float)(2.0 * t->cfg.value_coef * t->mb_lmask[k] * e / wsum)
+                                            : 0.0f;
+                }
+                s.value_loss += wsum > 0 ? se / wsum : 0.0;
+                dvalue = t->dvalue;
+            }
             rz_params_zero_grad(prm);
             memset(t->dlogits, 0, (size_t)nb * A * sizeof(float));
             rz_logprob_backward(t->dlogits, t->dlogp, rz_mlp_logits(t->mlp), t->mb_action, nb, A);
             if (t->cfg.entropy_coef > 0.0f)
                 rz_selfplay_entropy_backward(t->dlogits, rz_mlp_logits(t->mlp), t->mb_lmask, nb, A,
                                  t->cfg.entropy_coef);
-            rc = rz_mlp_backward(t->mlp, t->dlogits, err);
+            rc = rz_mlp_backward_value(t->mlp, t->dlogits, dvalue, err);
             if (rc) return rc;
             float gn = 0.0f;
             rc = rz_adamw_step(prm, &t->opt, t->updates, &gn, err);
@@ -701,6 +823,7 @@ int rz_selfplay_step(rz_selfplay *t, rz_selfplay_stats *st, rz_error *err)
         }
     }
     if (nupd) {
+        s.value_loss /= nupd;
         s.loss /= nupd;
         s.grad_norm /= nupd;
         s.lr /= nupd;

@@ -100,26 +100,28 @@ typedef struct {
     const char *name;
     size_t off;
     int is_float;
+    int optional; /* absent in older checkpoints: reads as 0 */
 } cfg_field;
 
 static const cfg_field transformer_fields[] = {
-    {"vocab", offsetof(rz_transformer_config, vocab), 0},
-    {"dim", offsetof(rz_transformer_config, dim), 0},
-    {"layers", offsetof(rz_transformer_config, layers), 0},
-    {"heads", offsetof(rz_transformer_config, heads), 0},
-    {"hidden", offsetof(rz_transformer_config, hidden), 0},
-    {"context", offsetof(rz_transformer_config, context), 0},
-    {"tied", offsetof(rz_transformer_config, tied), 0},
-    {"rope_theta", offsetof(rz_transformer_config, rope_theta), 1},
-    {"norm_eps", offsetof(rz_transformer_config, norm_eps), 1},
+    {"vocab", offsetof(rz_transformer_config, vocab), 0, 0},
+    {"dim", offsetof(rz_transformer_config, dim), 0, 0},
+    {"layers", offsetof(rz_transformer_config, layers), 0, 0},
+    {"heads", offsetof(rz_transformer_config, heads), 0, 0},
+    {"hidden", offsetof(rz_transformer_config, hidden), 0, 0},
+    {"context", offsetof(rz_transformer_config, context), 0, 0},
+    {"tied", offsetof(rz_transformer_config, tied), 0, 0},
+    {"rope_theta", offsetof(rz_transformer_config, rope_theta), 1, 0},
+    {"norm_eps", offsetof(rz_transformer_config, norm_eps), 1, 0},
 };
 
 static const cfg_field mlp_fields[] = {
-    {"inputs", offsetof(rz_mlp_config, inputs), 0},
-    {"outputs", offsetof(rz_mlp_config, outputs), 0},
-    {"layers", offsetof(rz_mlp_config, layers), 0},
-    {"hidden", offsetof(rz_mlp_config, hidden), 0},
-    {"activation", offsetof(rz_mlp_config, activation), 0},
+    {"inputs", offsetof(rz_mlp_config, inputs), 0, 0},
+    {"outputs", offsetof(rz_mlp_config, outputs), 0, 0},
+    {"layers", offsetof(rz_mlp_config, layers), 0, 0},
+    {"hidden", offsetof(rz_mlp_config, hidden), 0, 0},
+    {"activation", offsetof(rz_mlp_config, activation), 0, 0},
+    {"value", offsetof(rz_mlp_config, value), 0, 1},
 };
 
 #define NFIELDS(a) ((int)(sizeof a / sizeof a[0]))
@@ -339,6 +341,10 @@ static int load_config(const loader *L, const msgpack_object *cfg, void *out, co
 {
     for (int i = 0; i < n; i++) {
         char *p = (char *)out + f[i].off;
+        if (f[i].optional && !map_get(cfg, f[i].name)) {
+            memset(p, 0, f[i].is_float ? sizeof(float) : sizeof(int));
+            continue;
+        }
         if (f[i].is_float) {
             const msgpack_object *o;
             int rc = need(L, cfg, "config.", f[i].name, MSGPACK_OBJECT_FLOAT64, &o);

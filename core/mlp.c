@@ -4,6 +4,12 @@
  *   h_l = act(h_{l-1} @ W_l^T + b_l)         W_l   (hidden, hidden), l = 1..layers-1
  *   logits = h_{L-1} @ W_out^T + b_out       W_out (outputs, hidden)
  *   logits[b, a] = -INFINITY where mask[b, a] == 0
+ *   value = tanh(h_{L-1} @ W_v^T + b_v)      W_v   (1, hidden), only with cfg.value = 1
+ *
+ * The value head is the expected return for the player to move; it shares the hidden
+ * layers with the policy. Its tensors ("mlp.value.weight" / "mlp.value.bias") come after
+ * every other one in the table and are drawn last, so a network without the head is drawn
+ * exactly as before the head existed.
  *
  * Tensors: "mlp.N.weight" / "mlp.N.bias" for the hidden layers, "mlp.out.weight" /
  * "mlp.out.bias" for the output layer; weights decay, biases do not.
@@ -53,11 +59,14 @@ struct rz_mlp {
     rz_params params;
     /* pointers into params.param / params.grad, set after alloc */
     float **w, **b, **dw, **db; /* each [layers + 1]; index `layers` is the output layer */
+    float *wv, *bv, *dwv, *dbv; /* the value head (1, hidden), (1); NULL without one */
     /* activations of the last forward, sized for cap rows */
     int B, cap;
     float *obs;     // (B, inputs) a copy: the input of layer 0 for backward
     float *h;       // (layers, B, hidden) post-activation outputs
     float *logits;  // (B, outputs)
+    float *value;   // (B) with a value head
+    float *dvpre;   // (B) gradient at the value head's pre-activation
     uint8_t *mask;  // (B, outputs) a copy; 1 = legal
     float *dz;      // (B, max(outputs, hidden)) gradient at a layer's pre-activation
     float *dh;      // (B, hidden) gradient at a layer's output
@@ -82,6 +91,8 @@ int rz_mlp_config_check(const rz_mlp_config *cfg, rz_error *err)
         return rz_error_set(err, RZ_ERR_ARG,
                             "mlp: activation = %d is not RZ_ACT_RELU (0) or RZ_ACT_TANH (1)",
                             cfg->activation);
+    if (cfg->value != 0 && cfg->value != 1)
+        return rz_error_set(err, RZ_ERR_ARG, "mlp: value = %d must be 0 or 1", cfg->value);
     return RZ_OK;
 }
 
@@ -122,6 +133,11 @@ int rz_mlp_create(rz_mlp **out, const rz_mlp_config *cfg, uint64_t seed, rz_erro
         snprintf(name, sizeof name, "mlp.%s.bias", idx);
         rc = rz_params_add(&m->params, name, 1, &fan_out, 0, err);
     }
+    if (rc == RZ_OK && cfg->value) {
+        int wshape[2] = {1, H}, one = 1;
+        rc = rz_params_add(&m->params, "mlp.value.weight", 2, wshape, 1, err);
+        if (rc == RZ_OK) rc = rz_params_add(&m->params, "mlp.value.bias", 1, &one, 0, err);
+    }
     if (rc == RZ_OK) rc = rz_params_alloc(&m->params, err);
     if (rc) {
         rz_mlp_free(m);
@@ -141,6 +157,15 @@ int rz_mlp_create(rz_mlp **out, const rz_mlp_config *cfg, uint64_t seed, rz_erro
         fill_uniform(m->w[l], tw->numel, bound, &rng);
         /* biases stay at zero (rz_params_alloc zeroed them) */
     }
+    if (cfg->value) {
+        const rz_tensor *tw = &m->params.tensors[2 * L + 2], *tb = &m->params.tensors[2 * L + 3];
+        m->wv = m->params.param + tw->offset;
+        m->bv = m->params.param + tb->offset;
+        m->dwv = m->params.grad + tw->offset;
+        m->dbv = m->params.grad + tb->offset;
+        /* small, like the policy's output layer: the initial values are near 0 */
+        fill_uniform(m->wv, tw->numel, MLP_OUT_SCALE * sqrtf(3.0f / (float)H), &rng);
+    }
     *out = m;
     return RZ_OK;
 }
@@ -150,10 +175,12 @@ static void free_acts(rz_mlp *m)
     rz_free(m->obs);
     rz_free(m->h);
     rz_free(m->logits);
+    rz_free(m->value);
+    rz_free(m->dvpre);
     rz_free(m->mask);
     rz_free(m->dz);
     rz_free(m->dh);
-    m->obs = m->h = m->logits = m->dz = m->dh = NULL;
+    m->obs = m->h = m->logits = m->dz = m->dh = m->value = m->dvpre = NULL;
     m->mask = NULL;
     m->cap = 0;
     m->B = 0;
@@ -174,6 +201,7 @@ void rz_mlp_free(rz_mlp *m)
 const rz_mlp_config *rz_mlp_cfg(const rz_mlp *m) { return &m->cfg; }
 rz_params *rz_mlp_params(rz_mlp *m) { return &m->params; }
 const float *rz_mlp_logits(const rz_mlp *m) { return m->logits; }
+const float *rz_mlp_value(const rz_mlp *m) { return m->cfg.value ? m->value : NULL; }
 
 /* Grows the activation buffers to hold B rows; the old contents are not kept. */
 static int ensure_cap(rz_mlp *m, int B, rz_error *err)
@@ -183,7 +211,7 @@ static int ensure_cap(rz_mlp *m, int B, rz_error *err)
     const size_t NI = (size_t)m->cfg.inputs, O = (size_t)m->cfg.outputs,
                  H = (size_t)m->cfg.hidden, L = (size_t)m->cfg.layers, Bs = (size_t)B;
     const size_t Z = O > H ? O : H;
-    if (Bs > SIZE_MAX / sizeof(float) / (L * H + NI + O + Z + H))
+    if (Bs > SIZE_MAX / sizeof(float) / (L * H + NI + O + Z + H + 2))
         return rz_error_set(err, RZ_ERR_NOMEM, "mlp: a batch of %d rows is too large", B);
     m->obs = rz_alloc(Bs * NI * sizeof(float), "mlp observations", err);
     m->h = m->obs ? rz_alloc(L * Bs * H * sizeof(float), "mlp activations", err) : NULL;
@@ -191,7 +219,9 @@ static int ensure_cap(rz_mlp *m, int B, rz_error *err)
     m->mask = m->logits ? rz_alloc(Bs * O, "mlp action mask", err) : NULL;
     m->dz = m->mask ? rz_alloc(Bs * Z * sizeof(float), "mlp backward scratch", err) : NULL;
     m->dh = m->dz ? rz_alloc(Bs * H * sizeof(float), "mlp backward scratch", err) : NULL;
-    if (!m->dh) {
+    m->value = m->dh ? rz_alloc(Bs * sizeof(float), "mlp values", err) : NULL;
+    m->dvpre = m->value ? rz_alloc(Bs * sizeof(float), "mlp backward scratch", err) : NULL;
+    if (!m->dvpre) {
         free_acts(m);
         return RZ_ERR_NOMEM;
     }
@@ -368,6 +398,15 @@ int rz_mlp_forward(rz_mlp *m, const float *obs, const uint8_t *mask, int B, rz_e
     const size_t n = (size_t)B * O;
     for (size_t i = 0; i < n; i++)
         if (!m->mask[i]) m->logits[i] = -INFINITY;
+    if (m->cfg.value) {
+        /* one output: a dot product per row, summed in order (no BLAS blocking to vary) */
+        for (int b = 0; b < B; b++) {
+            const float *x = in + (size_t)b * H;
+            float z = m->bv[0];
+            for (int k = 0; k < H; k++) z += x[k] * m->wv[k];
+            m->value[b] = tanhf(z);
+        }
+    }
     m->B = B;
     return RZ_OK;
 }
@@ -375,6 +414,14 @@ int rz_mlp_forward(rz_mlp *m, const float *obs, const uint8_t *mask, int B, rz_e
 int rz_mlp_backward(rz_mlp *m, const float *dlogits, rz_error *err)
 {
     if (!m || !dlogits) return rz_error_set(err, RZ_ERR_ARG, "mlp backward: model or dlogits is NULL");
+    return rz_mlp_backward_value(m, dlogits, NULL, err);
+}
+
+int rz_mlp_backward_value(rz_mlp *m, const float *dlogits, const float *dvalue, rz_error *err)
+{
+    if (!m) return rz_error_set(err, RZ_ERR_ARG, "mlp backward: model is NULL");
+    if (dvalue && !m->cfg.value)
+        return rz_error_set(err, RZ_ERR_ARG, "mlp backward: dvalue given, but the mlp has no value head");
     if (m->B < 1) return rz_error_set(err, RZ_ERR_STATE, "mlp backward: no forward to go back from");
     const int B = m->B, NI = m->cfg.inputs, O = m->cfg.outputs, H = m->cfg.hidden,
               L = m->cfg.layers;
@@ -382,10 +429,20 @@ int rz_mlp_backward(rz_mlp *m, const float *dlogits, rz_error *err)
      * dlogits there (often NaN from 0 * inf) must not leak into the weights */
     float *dz = m->dz; // (B, O)
     const size_t n = (size_t)B * O;
-    for (size_t i = 0; i < n; i++) dz[i] = m->mask[i] ? dlogits[i] : 0.0f;
+    for (size_t i = 0; i < n; i++) dz[i] = dlogits && m->mask[i] ? dlogits[i] : 0.0f;
 
     const float *h_last = m->h + (size_t)(L - 1) * B * H;
     linear_backward(m->dh, m->dw[L], m->db[L], dz, h_last, m->w[L], B, H, O);
+    if (dvalue) {
+        for (int b = 0; b < B; b++) m->dvpre[b] = dvalue[b] * (1.0f - m->value[b] * m->value[b]);
+        wgrad(m->dwv, m->dvpre, h_last, B, H, 1);
+        float sb = 0.0f;
+        for (int b = 0; b < B; b++) sb += m->dvpre[b];
+        m->dbv[0] += sb;
+#pragma omp parallel for if ((size_t)B * H >= MLP_OMP_MIN)
+        for (int b = 0; b < B; b++)
+            for (int k = 0; k < H; k++) m->dh[(size_t)b * H + k] += m->dvpre[b] * m->wv[k];
+    }
     for (int l = L - 1; l >= 0; l--) {
         const float *h = m->h + (size_t)l * B * H; // (B, H)
         const size_t nh = (size_t)B * H;

@@ -175,6 +175,8 @@ typedef struct {
     int layers;     /* hidden layers, >= 1 */
     int hidden;     /* width of each hidden layer */
     int activation; /* RZ_ACT_* */
+    int value;      /* 1: a value head too, tanh of one more output of the last hidden layer
+                     * (the expected return for the player to move); 0: none */
 } rz_mlp_config;
 
 typedef struct rz_mlp rz_mlp;
@@ -189,7 +191,11 @@ rz_params *rz_mlp_params(rz_mlp *m);
 int rz_mlp_forward(rz_mlp *m, const float *obs /* (B, inputs) */, const uint8_t *mask /* (B, outputs) */,
                    int B, rz_error *err);
 const float *rz_mlp_logits(const rz_mlp *m); /* (B, outputs) */
+const float *rz_mlp_value(const rz_mlp *m);  /* (B) in (-1, 1); NULL without a value head */
 int rz_mlp_backward(rz_mlp *m, const float *dlogits /* (B, outputs) */, rz_error *err);
+/* Both heads: dlogits (B, outputs) or NULL (no policy gradient), dvalue (B) the gradient
+ * at the value output or NULL; accumulates into the gradients like rz_mlp_backward. */
+int rz_mlp_backward_value(rz_mlp *m, const float *dlogits, const float *dvalue, rz_error *err);
 
 /* ------------------------------------------------------------------- adamw */
 
@@ -845,7 +851,27 @@ typedef struct {
     rz_mlp *mlp;       /* a policy, or NULL */
     rz_player *player; /* a reference player, or NULL (exactly one of the two is set) */
     float temperature; /* policies only */
+    int search_depth;  /* policies with a value head: > 0 picks moves by rz_search_scores at
+                        * this depth (softmax of the scores at temperature; 0 = the best,
+                        * lowest id among equals) instead of the policy head; 0 = policy */
 } rz_agent;
+
+#define RZ_SEARCH_MAX_DEPTH 8
+
+/* Depth-limited negamax over the rules, from the network's own value head: for each of n
+ * non-terminal roots, scores[i, a] is the value of legal move a for the player to move
+ * (illegal: -INFINITY): the subtree of `depth` plies (1..RZ_SEARCH_MAX_DEPTH) expanded in
+ * full, terminal nodes worth their true return, non-terminal nodes at the horizon their
+ * value-head output, each ply backed up by negamax and discounted by 0.999 (sooner wins
+ * score higher). m must have a value head (rz_mlp_config.value); its activations are
+ * overwritten. The same for any thread count. */
+int rz_search_scores(const rz_game *g, rz_mlp *m, const void *states /* (n, state_size) */, int n,
+                     int depth, float *scores /* (n, num_actions) */, rz_error *err);
+/* The same, for training with held-out positions (holdout k > 0, rz_position_heldout): a
+ * held-out node at the horizon is not scored by the network (never trained there) but
+ * looked past, up to 4 more plies. k = 0 is rz_search_scores. */
+int rz_search_scores_holdout(const rz_game *g, rz_mlp *m, const void *states, int n, int depth,
+                             int holdout, float *scores, rz_error *err);
 
 /* One move at a non-terminal state (a terminal one is RZ_ERR_ILLEGAL). Not thread-safe
  * (the mlp's activations and the player's scratch are used). */
@@ -882,13 +908,29 @@ typedef struct {
                           * (g + o) mod n of its n legal moves (o uniform per group, so the
                           * group covers the moves evenly), later ones are uniform; these
                           * decisions are trained like any other. 0 = off */
+    float value_coef;    /* > 0: the network gets a value head (expected return for the player
+                          * to move), trained by value_coef * mean squared error toward its
+                          * targets at every decision in the loss (held-out positions carry
+                          * none); 0 = no value head */
+    float value_lambda;  /* the targets: TD(lambda) over each game, y_t = (1 - lambda) sv_t +
+                          * lambda y_{t+1} (y_{t+1} negated for the other player; past the
+                          * last decision the final return), sv_t the search value at the
+                          * decision (search_depth > 0); without search, or lambda = 1, y_t is
+                          * the final return for the mover */
+    int search_depth;    /* > 0 (needs value_coef > 0): self-play moves come from
+                          * rz_search_scores at this depth, sampled from softmax(scores /
+                          * search_temperature), and the policy head is trained by cross-
+                          * entropy toward the search's best move (expert iteration) instead
+                          * of GRPO; 0 = the policy plays and GRPO trains it */
+    float search_temperature; /* > 0 */
     rz_adamw_config opt; /* warmup and total_steps count trainer steps (rz_selfplay_step) */
     uint64_t seed;
 } rz_selfplay_config;
 
 /* positions 16, group 8, opening_max 2, temperature 1, mu 1, minibatches 1, GRPO with
  * group scale, rz_objective_default, ref_reset 0, entropy_coef 0, first_plies 0, holdout 0,
- * start_pool 0, explore 0, rz_adamw_config_default with
+ * start_pool 0, explore 0, value_coef 0, value_lambda 1, search_depth 0,
+ * search_temperature 0.1, rz_adamw_config_default with
  * lr 3e-3, grad_clip 1, seed 1. */
 void rz_selfplay_config_default(rz_selfplay_config *cfg);
 /* Names the bad field. */
@@ -900,6 +942,8 @@ typedef struct {
     double win0, win1, draw;          /* fractions of games won by player 0 / 1, drawn */
     double length_mean, length_max;   /* plies of each game from its start position */
     double zero_std_frac;             /* groups whose outcomes all agree (no signal) */
+    double value_loss;                /* mean squared error of the value head (before its
+                                       * coefficient), mean over updates; 0 without one */
     double entropy;                   /* mean policy entropy at the trained decisions */
     double loss, kl, clip_frac, clip_low, clip_high, ratio_mean; /* means over updates */
     double grad_norm;                 /* before clipping, mean over updates */

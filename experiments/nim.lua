@@ -1,18 +1,30 @@
--- nim.lua: Nim from the rules alone by GRPO self-play; evaluation: the share of held-out
--- winning positions (the mover can force a win) where the greedy policy's move leaves a
--- lost position (XOR 0), and games against the XOR player and a random one.
+-- nim.lua: Nim from the rules alone by self-play with a learned value and a one-ply search
+-- (the TD-Gammon / AlphaZero recipe, no hand-written evaluation in the learner).
+--
+-- The network has a policy head and a value head (the expected return for the player to
+-- move). Self-play games are played by a search over the rules whose leaves are scored by
+-- the network's own value (search_depth plies); the value head regresses toward TD(lambda)
+-- targets mixing that search value with the final outcome, and the policy head learns the
+-- search's move (expert iteration). Start positions are drawn from the reachable positions
+-- (start_pool), held-out ones excluded.
 --
 -- Held out: positions whose observation hash is 0 mod `holdout` (rz.winning_moves docs).
--- Decisions at held-out positions carry no loss in training, so the policy never learns
--- at them; games may pass through them, played by the policy like any other position.
+-- Decisions at held-out positions carry no loss in training (neither policy nor value), so
+-- the network never learns there; games may pass through them.
+--
+-- Evaluation: the share of held-out winning positions (the mover can force a win) where the
+-- agent's move leaves a lost position (XOR 0), for the searching agent (eval_depth plies)
+-- and for the bare policy head; games against the XOR player and a random one.
 --
 --   rlzero experiments/nim.lua [steps=1500] [seed=1] [out=runs/nim] [fresh=true]
 local rz = require "rlzero"
 local run = require("rlzero.run").open("nim", {
-  game = "nim(piles=3;5;7)", steps = 1500, seed = 1, hidden = 128, layers = 2, positions = 256,
-  group = 8, opening_max = 4, first_plies = 0, lr = 1e-3, entropy_coef = 0.05, mu = 1,
-  minibatches = 1, holdout = 5, eval_games = 500, log_every = 100, start_pool = 0,
-  temperature = 1.0, scale = "group", weight_decay = 0.0, activation = "relu", explore = 0,
+  game = "nim(piles=3;5;7)", steps = 1500, seed = 1, hidden = 128, layers = 2, positions = 64,
+  group = 4, opening_max = 4, first_plies = 0, lr = 1e-3, entropy_coef = 0.0, mu = 1,
+  minibatches = 4, holdout = 5, eval_games = 500, log_every = 100, start_pool = 1000,
+  temperature = 1.0, scale = "group", weight_decay = 0.0, activation = "tanh", explore = 1,
+  value_coef = 1.0, value_lambda = 0.3, search_depth = 1, search_temperature = 0.1,
+  eval_depth = 1,
 }, ...)
 local cfg = run.cfg
 
@@ -24,30 +36,41 @@ local trainer = rz.selfplay{game = game, hidden = cfg.hidden, layers = cfg.layer
                             minibatches = cfg.minibatches, holdout = cfg.holdout, seed = cfg.seed,
                             start_pool = cfg.start_pool, temperature = cfg.temperature,
                             scale = cfg.scale, weight_decay = cfg.weight_decay,
-                            activation = cfg.activation, explore = cfg.explore}
+                            activation = cfg.activation, explore = cfg.explore,
+                            value_coef = cfg.value_coef, value_lambda = cfg.value_lambda,
+                            search_depth = cfg.search_depth,
+                            search_temperature = cfg.search_temperature}
 local train_seconds, start = require("rlzero.selfplay").train(run, trainer, {
-  status = function(m) return string.format("len %.1f entropy %.2f", m.length_mean, m.entropy) end,
+  status = function(m)
+    return string.format("len %.1f vloss %.3f entropy %.2f", m.length_mean, m.value_loss, m.entropy)
+  end,
   snapshots = 0,
 })
 
-local agent = trainer:agent()
-agent:save(run.dir .. "/final.ckpt")
+local policy = trainer:agent()
+policy:save(run.dir .. "/final.ckpt")
+local agent = cfg.eval_depth > 0 and policy:search(cfg.eval_depth) or policy
 local held = rz.winning_moves(agent, {holdout = cfg.holdout})
 local seen = rz.winning_moves(agent, {holdout = -cfg.holdout})
 local all = rz.winning_moves(agent, {})
+local held_policy = rz.winning_moves(policy, {holdout = cfg.holdout})
 local vs_xor = rz.arena(agent, rz.player(game, "nim"), {games = cfg.eval_games, seed = cfg.seed})
 local vs_random = rz.arena(agent, rz.player(game, "random"), {games = cfg.eval_games, seed = cfg.seed})
 print(string.format("trained %d steps in %.1f s", cfg.steps - start, train_seconds))
-print(string.format("winning moves: held-out %d/%d (%.1f%%), trained-on %d/%d, all %d/%d",
-                    held.correct, held.positions, 100 * held.rate, seen.correct, seen.positions,
-                    all.correct, all.positions))
+print(string.format("winning moves (search depth %d): held-out %d/%d (%.1f%%), trained-on %d/%d, all %d/%d",
+                    cfg.eval_depth, held.correct, held.positions, 100 * held.rate, seen.correct,
+                    seen.positions, all.correct, all.positions))
+print(string.format("winning moves (policy head alone): held-out %d/%d (%.1f%%)", held_policy.correct,
+                    held_policy.positions, 100 * held_policy.rate))
 print(string.format("vs XOR player: %d/%d/%d; vs random: %d/%d/%d", vs_xor.wins, vs_xor.draws,
                     vs_xor.losses, vs_random.wins, vs_random.draws, vs_random.losses))
 local function wdl(r) return {wins = r.wins, draws = r.draws, losses = r.losses} end
 run:results{
   game = game:name(), steps = cfg.steps, train_seconds = train_seconds, threads = rz.threads(),
-  holdout = cfg.holdout, winning_moves_heldout = held, winning_moves_trained = seen,
-  winning_moves_all = all, target_heldout_rate = 0.95, target_met = held.rate >= 0.95,
+  holdout = cfg.holdout, eval_depth = cfg.eval_depth, winning_moves_heldout = held,
+  winning_moves_trained = seen, winning_moves_all = all,
+  winning_moves_heldout_policy = held_policy, target_heldout_rate = 0.95,
+  target_met = held.rate >= 0.95,
   vs_xor = {seat0 = wdl(vs_xor.seat0), seat1 = wdl(vs_xor.seat1)},
   vs_random = {seat0 = wdl(vs_random.seat0), seat1 = wdl(vs_random.seat1)},
 }

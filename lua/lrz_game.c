@@ -47,6 +47,7 @@ typedef struct {
     rz_mlp *mlp;       /* a policy (owned), or */
     rz_player *player; /* a reference player (owned) */
     long step;         /* a policy's training steps */
+    int search_depth;  /* a policy with a value head: > 0 moves by a search this deep */
 } lrz_agent;
 
 typedef struct {
@@ -351,7 +352,7 @@ static int agent_act(lua_State *L)
         temp = greedy ? 0.0f : (float)t;
     }
     if (rz_game_is_terminal(s->game->g, s->bytes)) return luaL_error(L, "agent:act: the game is over");
-    rz_agent ag = {a->mlp, a->player, temp};
+    rz_agent ag = {a->mlp, a->player, temp, a->search_depth};
     rz_rng rng;
     rz_rng_stream(&rng, (uint64_t)seed, (uint64_t)rz_game_move_count(s->game->g, s->bytes), 0, 0);
     int action = -1;
@@ -376,7 +377,12 @@ static int agent_tostring(lua_State *L)
     else if (a->player) lua_pushfstring(L, "rz.agent(%s)", rz_player_name(a->player));
     else {
         const rz_mlp_config *c = rz_mlp_cfg(a->mlp);
-        lua_pushfstring(L, "rz.agent(mlp %dx%d, step %d)", c->layers, c->hidden, (int)a->step);
+        if (a->search_depth > 0)
+            lua_pushfstring(L, "rz.agent(mlp %dx%d+value, step %d, search depth %d)", c->layers,
+                            c->hidden, (int)a->step, a->search_depth);
+        else
+            lua_pushfstring(L, "rz.agent(mlp %dx%d%s, step %d)", c->layers, c->hidden,
+                            c->value ? "+value" : "", (int)a->step);
     }
     return 1;
 }
@@ -500,7 +506,8 @@ static int selfplay_gc(lua_State *L)
 static const char *const selfplay_fields[] = {
     "game", "hidden", "layers", "activation", "positions", "group", "opening_max", "temperature",
     "mu", "minibatches", "estimator", "scale", "eps_low", "eps_high", "beta", "kl", "loss",
-    "ref_reset", "entropy_coef", "first_plies", "holdout", "start_pool", "explore", "lr", "beta1", "beta2", "weight_decay", "grad_clip",
+    "ref_reset", "entropy_coef", "first_plies", "holdout", "start_pool", "explore", "value_coef", "value_lambda", "search_depth",
+    "search_temperature", "lr", "beta1", "beta2", "weight_decay", "grad_clip",
     "warmup", "total_steps", "min_lr_ratio", "seed", "init_seed", NULL};
 
 /* rz.selfplay{game = "tictactoe" | rz.game, hidden = 64, layers = 2, ...} */
@@ -512,7 +519,7 @@ static int rz_selfplay_new(lua_State *L)
     /* every option is read and checked before anything is allocated */
     rz_selfplay_config c;
     rz_selfplay_config_default(&c);
-    rz_mlp_config mc = {0, 0, 2, 64, RZ_ACT_RELU};
+    rz_mlp_config mc = {0, 0, 2, 64, RZ_ACT_RELU, 0};
     static const char *const acts[] = {"relu", "tanh", NULL};
     static const char *const ests[] = {"grpo", "rloo", NULL};
     static const char *const scales[] = {"group", "batch", "none", NULL};
@@ -540,6 +547,11 @@ static int rz_selfplay_new(lua_State *L)
     c.holdout = (int)lrz_opt_int(L, 1, W, "holdout", 0, 0, 1 << 30);
     c.start_pool = (int)lrz_opt_int(L, 1, W, "start_pool", 0, 0, 1 << 24);
     c.explore = (int)lrz_opt_int(L, 1, W, "explore", 0, 0, 1000);
+    c.value_coef = (float)lrz_opt_num(L, 1, W, "value_coef", 0.0, 0.0, 1000.0);
+    c.value_lambda = (float)lrz_opt_num(L, 1, W, "value_lambda", c.value_lambda, 0.0, 1.0);
+    c.search_depth = (int)lrz_opt_int(L, 1, W, "search_depth", 0, 0, RZ_SEARCH_MAX_DEPTH);
+    c.search_temperature = (float)lrz_opt_num(L, 1, W, "search_temperature", c.search_temperature,
+                                              1e-4, 100.0);
     c.opt.lr = (float)lrz_opt_num(L, 1, W, "lr", c.opt.lr, 0.0, 10.0);
     c.opt.beta1 = (float)lrz_opt_num(L, 1, W, "beta1", c.opt.beta1, 0.0, 0.9999);
     c.opt.beta2 = (float)lrz_opt_num(L, 1, W, "beta2", c.opt.beta2, 0.0, 0.9999);
@@ -596,6 +608,7 @@ static int selfplay_step(lua_State *L)
     set_num(L, "length_mean", s.length_mean);
     set_num(L, "length_max", s.length_max);
     set_num(L, "zero_std_frac", s.zero_std_frac);
+    set_num(L, "value_loss", s.value_loss);
     set_num(L, "entropy", s.entropy);
     set_num(L, "loss", s.loss);
     set_num(L, "kl", s.kl);
@@ -620,18 +633,87 @@ static int selfplay_steps(lua_State *L)
     return 1;
 }
 
-/* t:agent() -> a snapshot of the current policy */
+/* The search depth of an agent from options table idx ({search_depth = d}), checked
+ * against the network m. */
+static int opt_search_depth(lua_State *L, int idx, const char *W, const rz_mlp *m)
+{
+    static const char *const fields[] = {"search_depth", NULL};
+    lrz_check_fields(L, idx, W, fields);
+    int d = (int)lrz_opt_int(L, idx, W, "search_depth", 0, 0, RZ_SEARCH_MAX_DEPTH);
+    if (d > 0 && !rz_mlp_cfg(m)->value)
+        luaL_error(L, "%s: search_depth = %d needs a network with a value head (train with value_coef > 0)",
+                   W, d);
+    return d;
+}
+
+/* A new agent at the top of the stack: a copy of the network m for the game at gidx. */
+static lrz_agent *push_copy(lua_State *L, int gidx, rz_mlp *m, long step, int depth, const char *W)
+{
+    lrz_agent *a = push_agent(L, gidx);
+    rz_error err = {0};
+    if (rz_mlp_create(&a->mlp, rz_mlp_cfg(m), 0, &err) != RZ_OK) lrz_fail(L, W, &err);
+    rz_params *d = rz_mlp_params(a->mlp), *s = rz_mlp_params(m);
+    memcpy(d->param, s->param, s->numel * sizeof(float));
+    a->step = step;
+    a->search_depth = depth;
+    return a;
+}
+
+/* agent:search(depth) -> a copy of the policy that moves by a depth-limited search over the
+ * rules, its leaves scored by the network's value head (depth 0: the policy head again) */
+static int agent_search(lua_State *L)
+{
+    const char *W = "agent:search";
+    lrz_agent *a = agent_check(L, 1);
+    lua_Integer d = luaL_checkinteger(L, 2);
+    if (!a->mlp) return luaL_error(L, "%s: %s is not a policy", W, rz_player_name(a->player));
+    if (d < 0 || d > RZ_SEARCH_MAX_DEPTH)
+        return luaL_error(L, "%s: depth = %I must be in 0..%d", W, d, RZ_SEARCH_MAX_DEPTH);
+    if (d > 0 && !rz_mlp_cfg(a->mlp)->value)
+        return luaL_error(L, "%s: the network has no value head (train with value_coef > 0)", W);
+    lua_getiuservalue(L, 1, 1);
+    push_copy(L, -1, a->mlp, a->step, (int)d, W);
+    return 1;
+}
+
+/* agent:value(state) -> the value head's estimate of the return for the player to move
+ * (in (-1, 1)); a finished game: its true return for the player who would move next */
+static int agent_value(lua_State *L)
+{
+    const char *W = "agent:value";
+    lrz_agent *a = agent_check(L, 1);
+    lrz_state *s = state_check(L, 2);
+    const rz_game *g = a->game->g;
+    if (s->game->g != g && strcmp(rz_game_name(s->game->g), rz_game_name(g)) != 0)
+        return luaL_error(L, "%s: the agent plays %s, the state is of %s", W, rz_game_name(g),
+                          rz_game_name(s->game->g));
+    if (!a->mlp || !rz_mlp_cfg(a->mlp)->value)
+        return luaL_error(L, "%s: the agent has no value head", W);
+    if (rz_game_is_terminal(g, s->bytes)) {
+        double r[2];
+        rz_game_returns(g, s->bytes, r);
+        /* the player to move next alternates: the one who did not make the last move */
+        lua_pushnumber(L, r[rz_game_move_count(g, s->bytes) % 2]);
+        return 1;
+    }
+    float obs[1024];
+    if (rz_game_obs_size(g) > 1024) return luaL_error(L, "%s: observation too large", W);
+    rz_game_observe(g, s->bytes, obs);
+    rz_error err = {0};
+    if (rz_mlp_forward(a->mlp, obs, NULL, 1, &err) != RZ_OK) return lrz_fail(L, W, &err);
+    lua_pushnumber(L, rz_mlp_value(a->mlp)[0]);
+    return 1;
+}
+
+/* t:agent([{search_depth = 0}]) -> a snapshot of the current policy (a searching agent
+ * with search_depth > 0) */
 static int selfplay_agent(lua_State *L)
 {
     lrz_selfplay *h = selfplay_check(L, 1);
     rz_mlp *src = rz_selfplay_policy(h->t);
+    const int depth = opt_search_depth(L, 2, "selfplay:agent", src);
     lua_getiuservalue(L, 1, 1);
-    lrz_agent *a = push_agent(L, -1);
-    rz_error err = {0};
-    if (rz_mlp_create(&a->mlp, rz_mlp_cfg(src), 0, &err) != RZ_OK) return lrz_fail(L, "selfplay:agent", &err);
-    rz_params *d = rz_mlp_params(a->mlp), *s = rz_mlp_params(src);
-    memcpy(d->param, s->param, s->numel * sizeof(float));
-    a->step = rz_selfplay_steps(h->t);
+    push_copy(L, -1, src, rz_selfplay_steps(h->t), depth, "selfplay:agent");
     return 1;
 }
 
@@ -679,7 +761,7 @@ static int selfplay_tostring(lua_State *L)
 
 static rz_agent to_agent(lrz_agent *a, float temp)
 {
-    rz_agent r = {a->mlp, a->player, temp};
+    rz_agent r = {a->mlp, a->player, temp, a->search_depth};
     return r;
 }
 
@@ -878,7 +960,7 @@ void lrz_open_game(lua_State *L)
     static const luaL_Reg state_meta[] = {
         {"__close", state_close}, {"__tostring", state_tostring}, {NULL, NULL}};
     lrz_newclass(L, LRZ_STATE, state_methods, state_meta);
-    static const luaL_Reg agent_methods[] = {{"act", agent_act}, {"save", agent_save},
+    static const luaL_Reg agent_methods[] = {{"act", agent_act}, {"save", agent_save}, {"search", agent_search}, {"value", agent_value},
                                              {"game", agent_game}, {"close", agent_gc},
                                              {NULL, NULL}};
     static const luaL_Reg agent_meta[] = {

@@ -64,6 +64,38 @@ T.ok(pl.games > 0, "perfect lines walked")
 local wm = rz.winning_moves(t:agent(), {})
 T.ok(wm.positions > 0 and wm.correct <= wm.positions, "winning moves counted")
 
+-- a value head and search agents
+local vt = rz.selfplay{game = "nim(piles=2;3)", hidden = 16, positions = 8, group = 2, seed = 2,
+                       value_coef = 1, value_lambda = 0.5, search_depth = 1, start_pool = 100}
+local vm = vt:step()
+T.ok(vm.value_loss > 0, "the value loss is reported")
+local va = vt:agent()
+local nim23 = rz.game("nim(piles=2;3)")
+local ns = nim23:new_state()
+local v0 = va:value(ns)
+T.ok(v0 > -1 and v0 < 1, "a value in (-1, 1)")
+local sa = vt:agent{search_depth = 2}
+T.ok(tostring(sa):find("search depth 2", 1, true), "a searching agent says so")
+local one = nim23:new_state():apply(0):apply(5)  -- piles 1 0: taking the last wins
+T.eq(sa:act(one), 0, "the search takes the last object")
+T.eq(va:search(1):act(one), 0, "agent:search makes a searching copy")
+local sr = rz.arena(sa, rz.player(nim23, "random"), {games = 20})
+T.eq(sr.wins + sr.draws + sr.losses, 40, "a searching agent plays in the arena")
+T.ok(rz.winning_moves(sa, {}).positions > 0, "winning moves of a searching agent")
+local vpath = os.tmpname()
+vt:save(vpath)
+local vt2 = rz.selfplay{game = "nim(piles=2;3)", hidden = 16, positions = 8, group = 2, seed = 2,
+                        value_coef = 1, value_lambda = 0.5, search_depth = 1, start_pool = 100}
+T.eq(vt2:load(vpath), 1, "resume a value trainer")
+local w1, w2 = vt:step(), vt2:step()
+T.eq(w1.loss, w2.loss, "a resumed value trainer continues bit-identically (policy)")
+T.eq(w1.value_loss, w2.value_loss, "a resumed value trainer continues bit-identically (value)")
+va:save(vpath)
+local lv = rz.load_agent(vpath)
+T.eq(lv:value(ns), v0, "the value head travels in the checkpoint")
+T.eq(lv:search(2):act(one), 0, "a loaded agent searches")
+os.remove(vpath)
+
 -- misuse
 local closed_state = g:new_state(); closed_state:close()
 local g2 = rz.game("connect4"); local s2 = g2:new_state(); local p2 = rz.player(g2, "random"); g2:close()
@@ -113,6 +145,15 @@ local cases = {
   {function() mm:save(path) end, "only a policy can be saved"},
   {function() rz.load_agent("/nonexistent/x.ckpt") end, "rz.load_agent"},
   {function() t2:load("/nonexistent/x.ckpt") end, "selfplay:load"},
+  {function() t:agent{search_depth = 1} end, "needs a network with a value head"},
+  {function() a:search(1) end, "no value head"},
+  {function() a:value(s) end, "no value head"},
+  {function() va:search(9) end, "depth = 9"},
+  {function() mm:search(1) end, "not a policy"},
+  {function() va:value(s) end, "the agent plays nim"},
+  {function() vt:agent{depth = 1} end, "unknown field 'depth'"},
+  {function() rz.selfplay{game = "nim", search_depth = 1} end, "value_coef"},
+  {function() rz.selfplay{game = "nim", value_lambda = 2} end, "value_lambda"},
 }
 for i, case in ipairs(cases) do T.raises(case[1], case[2], "misuse case " .. i) end
 T.ok(tostring(closed_state):find("closed", 1, true), "a closed state prints as closed")

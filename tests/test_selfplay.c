@@ -5,6 +5,7 @@
 #include <omp.h>
 
 #include "test.h"
+#include "gradcheck.h"
 
 static rz_game *game(const char *spec)
 {
@@ -60,7 +61,7 @@ static void test_gradient(void)
     p.A = rz_game_num_actions(g);
     const int I = rz_game_obs_size(g);
     p.N = 12;
-    rz_mlp_config mc = {I, p.A, 2, 16, RZ_ACT_TANH};
+    rz_mlp_config mc = {I, p.A, 2, 16, RZ_ACT_TANH, 0};
     REQUIRE(rz_mlp_create(&p.m, &mc, 7, &err) == RZ_OK);
     /* larger output weights than the init, so the policy is far from uniform */
     rz_params *prm = rz_mlp_params(p.m);
@@ -135,8 +136,164 @@ static void test_gradient(void)
     rz_game_free(g);
 }
 
+/* Both heads of an MLP with a value head: loss = sum_{legal} w . logits + sum_b m_b (v_b -
+ * y_b)^2, every parameter (trunk, policy and value) against central differences. */
+typedef struct {
+    rz_mlp *m;
+    int B, I, A;
+    float *obs, *wl, *y, *lm, *dlogits, *dv;
+    uint8_t *mask;
+} vpath;
+
+static double vpath_loss(void *ctx)
+{
+    vpath *p = ctx;
+    rz_error err = {0};
+    REQUIRE(rz_mlp_forward(p->m, p->obs, p->mask, p->B, &err) == RZ_OK);
+    const float *z = rz_mlp_logits(p->m), *v = rz_mlp_value(p->m);
+    REQUIRE(v != NULL);
+    double l = 0.0;
+    for (int b = 0; b < p->B; b++) {
+        for (int a = 0; a < p->A; a++) {
+            const size_t k = (size_t)b * p->A + a;
+            p->dlogits[k] = p->mask[k] ? p->wl[k] : 0.0f;
+            if (p->mask[k]) l += (double)p->wl[k] * z[k];
+        }
+        const double e = (double)v[b] - p->y[b];
+        l += p->lm[b] * e * e;
+        p->dv[b] = (float)(2.0 * p->lm[b] * e);
+    }
+    return l;
+}
+
+static void test_value_gradient(void)
+{
+    rz_game *g = game("connect4");
+    rz_error err = {0};
+    vpath p = {0};
+    p.B = 10;
+    p.I = rz_game_obs_size(g);
+    p.A = rz_game_num_actions(g);
+    rz_mlp_config mc = {p.I, p.A, 2, 12, RZ_ACT_TANH, 1};
+    REQUIRE(rz_mlp_create(&p.m, &mc, 9, &err) == RZ_OK);
+    rz_params *prm = rz_mlp_params(p.m);
+    CHECK(rz_params_find(prm, "mlp.value.weight") != NULL && rz_params_find(prm, "mlp.value.bias") != NULL);
+    /* a value head far from 0, so tanh' matters */
+    const rz_tensor *wv = rz_params_find(prm, "mlp.value.weight");
+    for (size_t i = 0; i < wv->numel; i++) prm->param[wv->offset + i] *= 60.0f;
+    p.obs = calloc((size_t)p.B * p.I, sizeof(float));
+    p.mask = calloc((size_t)p.B * p.A, 1);
+    p.wl = calloc((size_t)p.B * p.A, sizeof(float));
+    p.dlogits = calloc((size_t)p.B * p.A, sizeof(float));
+    p.y = calloc((size_t)p.B, sizeof(float));
+    p.lm = calloc((size_t)p.B, sizeof(float));
+    p.dv = calloc((size_t)p.B, sizeof(float));
+    rz_rng r;
+    rz_rng_seed(&r, 4);
+    gc_fill(p.obs, (size_t)p.B * p.I, &r, 1.0f, 0.0f);
+    for (size_t i = 0; i < (size_t)p.B * p.A; i++) {
+        p.mask[i] = rz_rng_uniform(&r) < 0.7 || i % (size_t)p.A == 0;
+    }
+    gc_fill(p.wl, (size_t)p.B * p.A, &r, 1.0f, 0.0f);
+    (void)gc_dot;
+    for (int b = 0; b < p.B; b++) {
+        p.y[b] = (float)(2.0 * rz_rng_uniform(&r) - 1.0);
+        p.lm[b] = b % 4 == 3 ? 0.0f : 1.0f; /* held out: no value gradient */
+    }
+    vpath_loss(&p);
+    rz_params_zero_grad(prm);
+    CHECK_OK(rz_mlp_backward_value(p.m, p.dlogits, p.dv, &err), &err);
+    float *grad = malloc(prm->numel * sizeof(float));
+    memcpy(grad, prm->grad, prm->numel * sizeof(float));
+    double worst = 0.0;
+    for (int k = 0; k < prm->count; k++) {
+        const rz_tensor *t = &prm->tensors[k];
+        double e = gc_check(t->name, vpath_loss, &p, prm->param + t->offset, grad + t->offset,
+                            t->numel, 1e-2);
+        if (e > worst) worst = e;
+    }
+    printf("value head: worst relative error %.2e\n", worst);
+    CHECKF(worst < 1e-3, "value head gradient: relative error %g", worst);
+    /* the policy head alone (dvalue NULL) leaves the value head's gradient at zero */
+    vpath_loss(&p);
+    rz_params_zero_grad(prm);
+    CHECK_OK(rz_mlp_backward_value(p.m, p.dlogits, NULL, &err), &err);
+    double gv = 0.0;
+    for (size_t i = 0; i < wv->numel; i++) gv += fabs(prm->grad[wv->offset + i]);
+    CHECK(gv == 0.0);
+    /* a network without the head refuses dvalue */
+    rz_mlp *plain = NULL;
+    mc.value = 0;
+    REQUIRE(rz_mlp_create(&plain, &mc, 9, &err) == RZ_OK);
+    CHECK(rz_mlp_value(plain) == NULL);
+    REQUIRE(rz_mlp_forward(plain, p.obs, p.mask, p.B, &err) == RZ_OK);
+    CHECK(rz_mlp_backward_value(plain, p.dlogits, p.dv, &err) == RZ_ERR_ARG);
+    rz_mlp_free(plain);
+    free(grad);
+    free(p.obs), free(p.mask), free(p.wl), free(p.dlogits), free(p.y), free(p.lm), free(p.dv);
+    rz_mlp_free(p.m);
+    rz_game_free(g);
+}
+
+/* The search over the rules: an immediate win scores exactly (discounted once) at any
+ * depth and whatever the network says; a batch of roots gives each root's own scores;
+ * a network without a value head is refused. */
+static void test_search(void)
+{
+    rz_game *g = game("connect4");
+    rz_error err = {0};
+    const int A = rz_game_num_actions(g);
+    const size_t S = rz_game_state_size(g);
+    rz_mlp_config mc = {rz_game_obs_size(g), A, 1, 8, RZ_ACT_RELU, 1};
+    rz_mlp *m = NULL;
+    REQUIRE(rz_mlp_create(&m, &mc, 3, &err) == RZ_OK);
+    _Alignas(16) unsigned char roots[2 * 512];
+    REQUIRE(rz_game_deserialize(g, roots, "0 1 0 1 0 1", &err) == RZ_OK); /* x wins at 0 */
+    rz_game_reset(g, roots + S);
+    float sc[2 * 16], one[16];
+    for (int d = 1; d <= 3; d++) {
+        CHECK_OK(rz_search_scores(g, m, roots, 2, d, sc, &err), &err);
+        CHECKF(sc[0] == 0.999f, "depth %d: the winning move scores %g", d, (double)sc[0]);
+        for (int a = 1; a < A; a++) CHECK(sc[a] < sc[0]);
+        CHECK_OK(rz_search_scores(g, m, roots + S, 1, d, one, &err), &err);
+        CHECKF(memcmp(one, sc + A, (size_t)A * sizeof(float)) == 0,
+               "depth %d: a root's scores depend on the batch", d);
+        for (int a = 0; a < A; a++) CHECK(fabsf(sc[A + a]) < 1.0f);
+    }
+    /* a depth-2 search sees the opponent's win: at "0 1 0 1 0", o must block column 0 */
+    REQUIRE(rz_game_deserialize(g, roots, "0 1 0 1 0", &err) == RZ_OK);
+    CHECK_OK(rz_search_scores(g, m, roots, 1, 2, sc, &err), &err);
+    for (int a = 1; a < A; a++) CHECKF(sc[a] < -0.99f, "move %d lets x win: %g", a, (double)sc[a]);
+    rz_agent ag = {m, NULL, 0.0f, 2};
+    rz_rng r;
+    rz_rng_seed(&r, 1);
+    int act = -1;
+    CHECK_OK(rz_agent_act(g, &ag, roots, &r, &act, &err), &err);
+    CHECK(act == 0);
+    CHECK(rz_search_scores(g, m, roots, 1, 0, sc, &err) == RZ_ERR_ARG);
+    CHECK(rz_search_scores(g, m, roots, 1, RZ_SEARCH_MAX_DEPTH + 1, sc, &err) == RZ_ERR_ARG);
+    rz_mlp *plain = NULL;
+    mc.value = 0;
+    REQUIRE(rz_mlp_create(&plain, &mc, 3, &err) == RZ_OK);
+    CHECK(rz_search_scores(g, plain, roots, 1, 1, sc, &err) == RZ_ERR_ARG);
+    rz_agent bad = {plain, NULL, 0.0f, 1};
+    CHECK(rz_agent_act(g, &bad, roots, &r, &act, &err) == RZ_ERR_ARG);
+    /* self-play config: a search needs the value head */
+    rz_selfplay_config cfg;
+    rz_selfplay_config_default(&cfg);
+    cfg.search_depth = 1;
+    CHECK(rz_selfplay_config_check(&cfg, &err) == RZ_ERR_ARG);
+    cfg.value_coef = 1.0f;
+    CHECK_OK(rz_selfplay_config_check(&cfg, &err), &err);
+    cfg.value_lambda = 1.5f;
+    CHECK(rz_selfplay_config_check(&cfg, &err) == RZ_ERR_ARG);
+    rz_mlp_free(plain);
+    rz_mlp_free(m);
+    rz_game_free(g);
+}
+
 static void run_steps(const rz_game *g, int threads, int steps, float *out, size_t *n,
-                      rz_selfplay_stats *last, int explore)
+                      rz_selfplay_stats *last, int explore, int value)
 {
     omp_set_num_threads(threads);
     rz_error err = {0};
@@ -156,7 +313,12 @@ static void run_steps(const rz_game *g, int threads, int steps, float *out, size
         cfg.first_plies = 1;
         cfg.explore = 2; /* exploring moves draw from each game's stream too */
     }
-    rz_mlp_config mc = {0, 0, 2, 32, RZ_ACT_RELU};
+    if (value >= 1) cfg.value_coef = 0.5f; /* a value head, final-return targets */
+    if (value >= 2) {                       /* search-played games, TD(lambda) targets */
+        cfg.search_depth = 2;
+        cfg.value_lambda = 0.5f;
+    }
+    rz_mlp_config mc = {0, 0, 2, 32, RZ_ACT_RELU, 0};
     rz_selfplay *t = NULL;
     CHECK_OK(rz_selfplay_create(&t, g, &mc, 5, &cfg, &err), &err);
     REQUIRE(t != NULL);
@@ -175,13 +337,16 @@ static void test_thread_invariance(void)
         static float a[1 << 16], b[1 << 16];
         size_t na = 0, nb = 0;
         rz_selfplay_stats sa, sb;
-        run_steps(g, 1, 3, a, &na, &sa, k == 2);
-        run_steps(g, 2, 3, b, &nb, &sb, k == 2);
+        /* tictactoe: the policy alone; connect4: a value head; nim: search and TD(lambda) */
+        run_steps(g, 1, 3, a, &na, &sa, k == 2, k);
+        run_steps(g, 2, 3, b, &nb, &sb, k == 2, k);
         CHECK(na == nb && na > 0);
         CHECKF(memcmp(a, b, na * sizeof(float)) == 0, "%s: parameters differ between 1 and 2 threads",
                specs[k]);
-        CHECKF(sa.win0 == sb.win0 && sa.length_mean == sb.length_mean && sa.loss == sb.loss,
+        CHECKF(sa.win0 == sb.win0 && sa.length_mean == sb.length_mean && sa.loss == sb.loss &&
+                   sa.value_loss == sb.value_loss,
                "%s: metrics differ", specs[k]);
+        CHECKF((k >= 1) == (sa.value_loss > 0.0), "%s: value loss %g", specs[k], sa.value_loss);
         CHECKF(sa.trained < sa.decisions && sa.trained > 0, "%s: holdout 5 trains %g of %g", specs[k],
                sa.trained, sa.decisions);
         CHECK(fabs(sa.win0 + sa.win1 + sa.draw - 1.0) < 1e-9);
@@ -196,7 +361,7 @@ static void test_config_errors(void)
     rz_game *g = game("tictactoe");
     rz_error err = {0};
     rz_selfplay_config cfg;
-    rz_mlp_config mc = {0, 0, 1, 8, RZ_ACT_RELU};
+    rz_mlp_config mc = {0, 0, 1, 8, RZ_ACT_RELU, 0};
     rz_selfplay *t = NULL;
     rz_selfplay_config_default(&cfg);
     cfg.group = 1;
@@ -224,7 +389,7 @@ static void test_start_pool(void)
     cfg.start_pool = 59; /* 3 * 4 * 5 - 1 non-terminal positions: exactly enough */
     cfg.first_plies = 1;
     cfg.positions = 64;
-    rz_mlp_config mc = {0, 0, 1, 16, RZ_ACT_RELU};
+    rz_mlp_config mc = {0, 0, 1, 16, RZ_ACT_RELU, 0};
     rz_selfplay *t = NULL;
     CHECK_OK(rz_selfplay_create(&t, g, &mc, 1, &cfg, &err), &err);
     REQUIRE(t);
@@ -250,7 +415,7 @@ static void test_explore(void)
     rz_selfplay_config_default(&cfg);
     cfg.explore = rz_game_max_moves(g);
     cfg.positions = 32;
-    rz_mlp_config mc = {0, 0, 1, 16, RZ_ACT_RELU};
+    rz_mlp_config mc = {0, 0, 1, 16, RZ_ACT_RELU, 0};
     rz_selfplay_stats st[2];
     for (int k = 0; k < 2; k++) {
         rz_selfplay *t = NULL;
@@ -288,7 +453,7 @@ static void test_arena_known(void)
     rz_game *ttt = game("tictactoe");
     rz_player *mm = NULL, *rnd = NULL;
     REQUIRE(rz_player_create(&mm, ttt, "minimax", &err) == RZ_OK);
-    rz_agent a = {NULL, mm, 0.0f};
+    rz_agent a = {NULL, mm, 0.0f, 0};
     rz_arena_result r;
     for (int seat = 0; seat < 2; seat++) {
         CHECK_OK(rz_arena_play(ttt, &a, &a, seat, 40, 3, &r, &err), &err);
@@ -296,7 +461,7 @@ static void test_arena_known(void)
                r.wins, r.draws, r.losses);
     }
     REQUIRE(rz_player_create(&rnd, ttt, "random", &err) == RZ_OK);
-    rz_agent b = {NULL, rnd, 0.0f};
+    rz_agent b = {NULL, rnd, 0.0f, 0};
     CHECK_OK(rz_arena_play(ttt, &b, &a, 0, 50, 4, &r, &err), &err);
     CHECKF(r.wins == 0 && r.losses > 0, "random vs minimax: %d/%d/%d", r.wins, r.draws, r.losses);
     rz_player_free(mm);
@@ -306,7 +471,7 @@ static void test_arena_known(void)
     rz_player *xr = NULL, *nr = NULL;
     REQUIRE(rz_player_create(&xr, nim, "nim", &err) == RZ_OK);
     REQUIRE(rz_player_create(&nr, nim, "random", &err) == RZ_OK);
-    rz_agent x = {NULL, xr, 0.0f}, y = {NULL, nr, 0.0f};
+    rz_agent x = {NULL, xr, 0.0f, 0}, y = {NULL, nr, 0.0f, 0};
     CHECK_OK(rz_arena_play(nim, &x, &y, 0, 100, 5, &r, &err), &err);
     CHECKF(r.wins == 100, "nim XOR player from the winning seat: %d/%d/%d", r.wins, r.draws, r.losses);
     /* thread invariance of the counts, and either order of seats */
@@ -318,13 +483,13 @@ static void test_arena_known(void)
     CHECK(r1.wins == r2.wins && r1.draws == r2.draws && r1.plies_mean == r2.plies_mean);
     CHECK(r1.wins + r1.draws + r1.losses == 64);
     CHECK(rz_arena_play(nim, &x, &y, 2, 10, 1, &r, &err) == RZ_ERR_ARG && strstr(err.msg, "seat"));
-    rz_agent bad = {NULL, NULL, 0.0f};
+    rz_agent bad = {NULL, NULL, 0.0f, 0};
     CHECK(rz_arena_play(nim, &bad, &y, 0, 10, 1, &r, &err) == RZ_ERR_ARG);
     /* a policy for another game is refused, naming the sizes */
     rz_mlp *m = NULL;
-    rz_mlp_config mc = {rz_game_obs_size(ttt), 9, 1, 8, RZ_ACT_RELU};
+    rz_mlp_config mc = {rz_game_obs_size(ttt), 9, 1, 8, RZ_ACT_RELU, 0};
     REQUIRE(rz_mlp_create(&m, &mc, 1, &err) == RZ_OK);
-    rz_agent pol = {m, NULL, 0.0f};
+    rz_agent pol = {m, NULL, 0.0f, 0};
     CHECK(rz_arena_play(nim, &pol, &y, 0, 10, 1, &r, &err) == RZ_ERR_ARG && strstr(err.msg, "inputs"));
     rz_mlp_free(m);
     rz_player_free(xr);
@@ -338,9 +503,9 @@ static void test_winning_moves(void)
     rz_error err = {0};
     rz_game *g = game("nim(piles=1;2)");
     rz_mlp *m = NULL;
-    rz_mlp_config mc = {rz_game_obs_size(g), rz_game_num_actions(g), 1, 8, RZ_ACT_RELU};
+    rz_mlp_config mc = {rz_game_obs_size(g), rz_game_num_actions(g), 1, 8, RZ_ACT_RELU, 0};
     REQUIRE(rz_mlp_create(&m, &mc, 1, &err) == RZ_OK);
-    rz_agent a = {m, NULL, 0.0f};
+    rz_agent a = {m, NULL, 0.0f, 0};
     long pos = 0, ok = 0, ph = 0, oh = 0, pk = 0, ok2 = 0;
     CHECK_OK(rz_arena_winning_moves(g, &a, 0, 1000, 100000, &pos, &ok, &err), &err);
     /* (a, b) with a <= 1, b <= 2 and a ^ b != 0: (0,1) (0,2) (1,0) (1,2) */
@@ -378,7 +543,7 @@ static double score_vs_random(const rz_game *g, rz_mlp *m, int games)
     rz_error err = {0};
     rz_player *rnd = NULL;
     REQUIRE(rz_player_create(&rnd, g, "random", &err) == RZ_OK);
-    rz_agent a = {m, NULL, 0.0f}, b = {NULL, rnd, 0.0f};
+    rz_agent a = {m, NULL, 0.0f, 0}, b = {NULL, rnd, 0.0f, 0};
     double score = 0.0;
     for (int seat = 0; seat < 2; seat++) {
         rz_arena_result r;
@@ -406,7 +571,7 @@ static void test_learning(void)
     cfg.opt.weight_decay = 0.0f;
     cfg.entropy_coef = 0.05f;
     cfg.seed = 1;
-    rz_mlp_config mc = {0, 0, 2, 64, RZ_ACT_RELU};
+    rz_mlp_config mc = {0, 0, 2, 64, RZ_ACT_RELU, 0};
     rz_selfplay *t = NULL;
     REQUIRE(rz_selfplay_create(&t, g, &mc, 1, &cfg, &err) == RZ_OK);
     printf("untrained:\n");
@@ -429,6 +594,8 @@ static void test_learning(void)
 int main(void)
 {
     test_gradient();
+    test_value_gradient();
+    test_search();
     test_thread_invariance();
     test_start_pool();
     test_explore();

@@ -1,0 +1,232 @@
+/* search.c: depth-limited negamax over the rules, leaves scored by a learned value head.
+ *
+ * The only knowledge is the game's rules and the network's own value estimate: the tree is
+ * expanded full width for `depth` plies with rz_game_legal / rz_game_apply; a terminal node
+ * is worth its true return (rz_game_returns), a non-terminal node at the horizon the value
+ * head's output for its player to move. Values back up by negamax (a child of the same
+ * mover keeps its sign, which no game here has, but costs nothing), each ply discounted by
+ * SEARCH_DISCOUNT, so among equal outcomes a sooner win (and a later loss) scores higher.
+ *
+ * With holdout k > 0 (the self-play trainer's, never an agent's) a non-terminal node at the
+ * horizon that is held out (rz_position_heldout) is not scored by the network, whose value
+ * there was never trained, but expanded one more ply (up to SEARCH_EXTEND_MAX extra plies).
+ * Without that, a trained position's target would back up the untrained output at a
+ * held-out child, and through the max of negamax one such value spoils every position above
+ * it. The network is never trained at held-out positions either way.
+ *
+ * Every root of a batch is expanded level by level into flat arrays; all horizon nodes of
+ * all roots go through the network together, in chunks of SEARCH_CHUNK rows. The chunking
+ * depends only on the roots, and each node is written by one thread, so the scores do not
+ * depend on the thread count.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "rlzero.h"
+
+#define SEARCH_DISCOUNT 0.999f
+#define SEARCH_CHUNK 4096
+#define SEARCH_MAX_NODES (1L << 24)
+#define SEARCH_ACTIONS_MAX 256
+#define SEARCH_OMP_MIN 256
+/* held-out horizon nodes are looked past at most this many extra plies */
+#define SEARCH_EXTEND_MAX 4
+#define SEARCH_LEVELS (RZ_SEARCH_MAX_DEPTH + SEARCH_EXTEND_MAX + 1)
+
+typedef struct {
+    long n;
+    unsigned char *states; // (n, S)
+    int *parent;           // (n) index in the level above (roots: -1)
+    int *action;           // (n) the move from the parent
+    int8_t *mover;         // (n) player to move, -1 when terminal
+    float *value;          // (n) for mover; terminal nodes: unused
+    int *nkids, *first;    // (n) children in the level below
+} level;
+
+static void level_free(level *l)
+{
+    rz_free(l->states);
+    rz_free(l->parent);
+    rz_free(l->action);
+    rz_free(l->mover);
+    rz_free(l->value);
+    rz_free(l->nkids);
+    rz_free(l->first);
+    memset(l, 0, sizeof *l);
+}
+
+static int level_alloc(level *l, long n, size_t S, rz_error *err)
+{
+    const size_t k = n > 0 ? (size_t)n : 1;
+    l->n = n;
+    l->states = rz_alloc(k * S, "search states", err);
+    l->parent = l->states ? rz_alloc(k * sizeof(int), "search tree", err) : NULL;
+    l->action = l->parent ? rz_alloc(k * sizeof(int), "search tree", err) : NULL;
+    l->mover = l->action ? rz_alloc(k, "search tree", err) : NULL;
+    l->value = l->mover ? rz_alloc(k * sizeof(float), "search values", err) : NULL;
+    l->nkids = l->value ? rz_alloc(k * sizeof(int), "search tree", err) : NULL;
+    l->first = l->nkids ? rz_alloc(k * sizeof(int), "search tree", err) : NULL;
+    return l->first ? RZ_OK : RZ_ERR_NOMEM;
+}
+
+/* The value of child c (level below) for player p, discounted one ply. */
+static float child_value(const rz_game *g, const level *lc, long c, int p)
+{
+    if (lc->mover[c] < 0) {
+        double r[2];
+        rz_game_returns(g, lc->states + (size_t)c * rz_game_state_size(g), r);
+        return SEARCH_DISCOUNT * (float)r[p];
+    }
+    return SEARCH_DISCOUNT * (lc->mover[c] == p ? lc->value[c] : -lc->value[c]);
+}
+
+int rz_search_scores_holdout(const rz_game *g, rz_mlp *m, const void *states, int n, int depth,
+                             int holdout, float *scores, rz_error *err)
+{
+    if (!g || !m || !states || !scores) return rz_error_set(err, RZ_ERR_ARG, "search: NULL argument");
+    if (n < 1) return rz_error_set(err, RZ_ERR_ARG, "search: n = %d roots must be >= 1", n);
+    if (depth < 1 || depth > RZ_SEARCH_MAX_DEPTH)
+        return rz_error_set(err, RZ_ERR_ARG, "search: depth = %d must be in 1..%d", depth,
+                            RZ_SEARCH_MAX_DEPTH);
+    const rz_mlp_config *mc = rz_mlp_cfg(m);
+    if (!mc->value)
+        return rz_error_set(err, RZ_ERR_ARG, "search: the network has no value head");
+    const int I = rz_game_obs_size(g), A = rz_game_num_actions(g);
+    if (mc->inputs != I || mc->outputs != A)
+        return rz_error_set(err, RZ_ERR_ARG, "search: the network maps %d inputs to %d actions, %s has %d and %d",
+                            mc->inputs, mc->outputs, rz_game_name(g), I, A);
+    if (A > SEARCH_ACTIONS_MAX)
+        return rz_error_set(err, RZ_ERR_ARG, "search: %d actions, at most %d", A, SEARCH_ACTIONS_MAX);
+    const size_t S = rz_game_state_size(g);
+    for (int i = 0; i < n; i++)
+        if (rz_game_is_terminal(g, (const unsigned char *)states + (size_t)i * S))
+            return rz_error_set(err, RZ_ERR_ILLEGAL, "search: root %d is a finished game", i);
+
+    level lv[SEARCH_LEVELS];
+    memset(lv, 0, sizeof lv);
+    float *obs = NULL;
+    int rc = level_alloc(&lv[0], n, S, err);
+    if (!rc) {
+        memcpy(lv[0].states, states, (size_t)n * S);
+        for (int i = 0; i < n; i++) {
+            lv[0].parent[i] = -1;
+            lv[0].action[i] = -1;
+            lv[0].mover[i] = (int8_t)rz_game_current_player(g, lv[0].states + (size_t)i * S);
+        }
+    }
+    /* expand: level l's non-terminal nodes get their children in level l + 1 (past the
+     * horizon, only held-out ones) */
+    long total = n;
+    int nlev = 1;
+    const int last = holdout > 0 ? depth + SEARCH_EXTEND_MAX : depth;
+    for (int l = 0; l < last && !rc; l++) {
+        level *p = &lv[l], *c = &lv[l + 1];
+#pragma omp parallel for schedule(static) if (p->n >= SEARCH_OMP_MIN)
+        for (long k = 0; k < p->n; k++) {
+            uint8_t mask[SEARCH_ACTIONS_MAX];
+            const unsigned char *st = p->states + (size_t)k * S;
+            const int open = p->mover[k] >= 0 &&
+                             (l < depth || rz_position_heldout(g, st, holdout));
+            p->nkids[k] = open ? rz_game_legal(g, st, mask) : 0;
+        }
+        long nc = 0;
+        for (long k = 0; k < p->n; k++) {
+            p->first[k] = (int)nc;
+            nc += p->nkids[k];
+        }
+        total += nc;
+        if (total > SEARCH_MAX_NODES) {
+            rc = rz_error_set(err, RZ_ERR_ARG, "search: more than %ld nodes (depth %d, %d roots)",
+                              SEARCH_MAX_NODES, depth, n);
+            break;
+        }
+        if (nc == 0) break;
+        rc = level_alloc(c, nc, S, err);
+        if (rc) break;
+        nlev = l + 2;
+        int bad = 0;
+#pragma omp parallel for schedule(static) if (p->n >= SEARCH_OMP_MIN)
+        for (long k = 0; k < p->n; k++) {
+            if (p->nkids[k] == 0) continue;
+            uint8_t mask[SEARCH_ACTIONS_MAX];
+            const unsigned char *st = p->states + (size_t)k * S;
+            rz_game_legal(g, st, mask);
+            long j = p->first[k];
+            for (int a = 0; a < A; a++) {
+                if (!mask[a]) continue;
+                unsigned char *cs = c->states + (size_t)j * S;
+                memcpy(cs, st, S);
+                if (rz_game_apply(g, cs, a, NULL) != RZ_OK) {
+#pragma omp atomic write
+                    bad = 1;
+                }
+                c->parent[j] = (int)k;
+                c->action[j] = a;
+                c->mover[j] = (int8_t)rz_game_current_player(g, cs);
+                j++;
+            }
+        }
+        if (bad) rc = rz_error_set(err, RZ_ERR_STATE, "search: a legal move could not be applied");
+    }
+    /* the horizon: every non-terminal node not expanded, through the network */
+    if (!rc) {
+        obs = rz_alloc((size_t)SEARCH_CHUNK * I * sizeof(float), "search observations", err);
+        if (!obs) rc = RZ_ERR_NOMEM;
+    }
+    for (int l = depth; l < nlev && !rc; l++) {
+        level *h = &lv[l];
+        if (l == nlev - 1)
+            for (long k = 0; k < h->n; k++) h->nkids[k] = 0; /* never counted */
+        long k = 0;
+        while (!rc && k < h->n) {
+            int B = 0;
+            long idx[SEARCH_CHUNK];
+            for (; k < h->n && B < SEARCH_CHUNK; k++)
+                if (h->mover[k] >= 0 && h->nkids[k] == 0) idx[B++] = k;
+            if (B == 0) break;
+#pragma omp parallel for schedule(static) if (B >= SEARCH_OMP_MIN)
+            for (int b = 0; b < B; b++)
+                rz_game_observe(g, h->states + (size_t)idx[b] * S, obs + (size_t)b * I);
+            rc = rz_mlp_forward(m, obs, NULL, B, err);
+            if (rc) break;
+            const float *v = rz_mlp_value(m);
+            for (int b = 0; b < B; b++) h->value[idx[b]] = v[b];
+        }
+    }
+    /* back up: an expanded node is worth the best of its children for its mover */
+    for (int l = nlev - 2; l >= 1 && !rc; l--) {
+        level *p = &lv[l], *c = &lv[l + 1];
+#pragma omp parallel for schedule(static) if (p->n >= SEARCH_OMP_MIN)
+        for (long k = 0; k < p->n; k++) {
+            if (p->mover[k] < 0 || p->nkids[k] == 0) continue;
+            float best = -INFINITY;
+            for (int j = 0; j < p->nkids[k]; j++) {
+                const float v = child_value(g, c, p->first[k] + j, p->mover[k]);
+                if (v > best) best = v;
+            }
+            p->value[k] = best;
+        }
+    }
+    if (!rc) {
+        const level *c = &lv[1];
+        for (int i = 0; i < n; i++) {
+            float *row = scores + (size_t)i * A;
+            for (int a = 0; a < A; a++) row[a] = -INFINITY;
+            for (int j = 0; j < lv[0].nkids[i]; j++) {
+                const long k = lv[0].first[i] + j;
+                row[c->action[k]] = child_value(g, c, k, lv[0].mover[i]);
+            }
+        }
+    }
+    rz_free(obs);
+    for (int l = 0; l < SEARCH_LEVELS; l++) level_free(&lv[l]);
+    return rc;
+}
+
+int rz_search_scores(const rz_game *g, rz_mlp *m, const void *states, int n, int depth,
+                     float *scores, rz_error *err)
+{
+    return rz_search_scores_holdout(g, m, states, n, depth, 0, scores, err);
+}
