@@ -174,10 +174,11 @@ int main(void)
                                 .activation = RZ_ACT_RELU};
     CHECK_OK(rz_mlp_config_check(&good, &err), &err);
     struct { rz_mlp_config c; const char *field; } bad[] = {
-        {{0, 9, 2, 32, RZ_ACT_RELU}, "inputs"},  {{9, 0, 2, 32, RZ_ACT_RELU}, "outputs"},
-        {{9, 9, 0, 32, RZ_ACT_RELU}, "layers"},  {{9, 9, 2, 0, RZ_ACT_RELU}, "hidden"},
-        {{9, 9, 2, 65537, RZ_ACT_RELU}, "hidden"}, {{9, 9, 1000, 32, RZ_ACT_RELU}, "layers"},
-        {{9, 9, 2, 32, 7}, "activation"},        {{-1, 9, 2, 32, RZ_ACT_TANH}, "inputs"},
+        {{0, 9, 2, 32, RZ_ACT_RELU, 0}, "inputs"},  {{9, 0, 2, 32, RZ_ACT_RELU, 0}, "outputs"},
+        {{9, 9, 0, 32, RZ_ACT_RELU, 0}, "layers"},  {{9, 9, 2, 0, RZ_ACT_RELU, 0}, "hidden"},
+        {{9, 9, 2, 65537, RZ_ACT_RELU, 0}, "hidden"}, {{9, 9, 1000, 32, RZ_ACT_RELU, 0}, "layers"},
+        {{9, 9, 2, 32, 7, 0}, "activation"},        {{-1, 9, 2, 32, RZ_ACT_TANH, 0}, "inputs"},
+        {{9, 9, 2, 32, RZ_ACT_TANH, 2}, "value"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         err.msg[0] = 0;
