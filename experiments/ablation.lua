@@ -22,14 +22,14 @@ local r1 = require "rlzero.r1"
 local Run = require "rlzero.run"
 
 local run = Run.open("ablation", {
-  steps = 160, seed = 1,
+  steps = 200, seed = 1,
   env = "chain(min_terms=4,max_terms=6,max_term=9,equals=0)",
-  p_worked_think = 0.25,
+  p_worked_think = 0.2,
   -- the three sizes: main (as in r1zero.lua), large (teacher, direct), small (student)
-  dim = 64, layers = 2, large_dim = 96, large_layers = 3, small_dim = 32, small_layers = 2,
+  dim = 96, layers = 3, large_dim = 128, large_layers = 4, small_dim = 64, small_layers = 2,
   heads = 4, context = 80,
-  pretrain_steps = 500, pretrain_batch = 96, pretrain_lr = 6e-3,
-  group = 8, prompts = 16, lr = 5e-4, temperature = 1.0, max_new = 64,
+  pretrain_steps = 1600, pretrain_batch = 64, pretrain_lr = 4e-3,
+  group = 8, prompts = 8, lr = 1e-4, temperature = 1.0, max_new = 64,
   w_accuracy = 1.0, w_format = 0.2, w_language = 0.2,
   cold_examples = 32, cold_sft_steps = 40,
   distill_prompts = 384, distill_samples = 2, sft_steps = 200, sft_batch = 32, sft_lr = 2e-3,
@@ -111,7 +111,8 @@ local function worked_pairs(n, first)
     local terms = {}
     for t in it.prompt:gmatch("%d+") do terms[#terms + 1] = tonumber(t) end
     ps[#ps + 1] = it.prompt .. r1.template.suffix
-    cs[#cs + 1] = corpus.worked(terms) .. "</think> <answer>" .. it.answer .. "</answer>"
+    -- the chain restated, then its steps: the corpus's form of a thought-through answer
+    cs[#cs + 1] = corpus.chain(terms) .. "=" .. corpus.worked(terms) .. "</think> <answer>" .. it.answer .. "</answer>"
   end
   return ps, cs
 end

@@ -13,17 +13,19 @@ local rz = require "rlzero"
 local r1 = require "rlzero.r1"
 
 local run = require("rlzero.run").open("r1zero", {
-  steps = 150,                 -- RL steps
+  steps = 200,                 -- RL steps
   seed = 1,
   -- sums of 4 to 6 numbers in 1..9: hard at once, easy step by step
   env = "chain(min_terms=4,max_terms=6,max_term=9,equals=0)",
   -- the base model and its pretraining
-  dim = 64, layers = 2, heads = 4, context = 80,
-  pretrain_steps = 500, pretrain_batch = 96, pretrain_lr = 6e-3,
-  p_worked_think = 0.25,       -- share of tagged chain questions thought through in the corpus
+  dim = 96, layers = 3, heads = 4, context = 80,
+  pretrain_steps = 1600, pretrain_batch = 64, pretrain_lr = 4e-3,
+  p_worked_think = 0.2,        -- share of tagged chain questions thought through in the corpus
   base = "",                   -- a base.ckpt to start from instead of the cached one
   -- RL
-  group = 8, prompts = 16, lr = 5e-4, temperature = 1.0, max_new = 64,
+  -- a small learning rate: at 5e-4 RL switches to worked answers within 15 steps, too fast
+  -- to watch the length grow (the first 10% of steps are already long)
+  group = 8, prompts = 8, lr = 1e-4, temperature = 1.0, max_new = 64,
   w_accuracy = 1.0, w_format = 0.2,
   -- evaluation
   eval_items = 200, eval_k = 8, eval_every = 15, curve_items = 100,

@@ -14,8 +14,9 @@
 --            chains summed one step at a time, in a few formats (see M.worked);
 --   tagged   questions in other words ("what is 3+4+2+5?") followed by
 --            <think>...</think> <answer>...</answer>: usually a short thought ("easy")
---            and the answer, sometimes (p_worked_think) the chain and its worked steps
---            ("<think>3+4+2+5=7+2+5=9+5=14</think>");
+--            and a guess, often a little off (p_guess_wrong), sometimes (p_worked_think)
+--            the chain and its worked steps ("<think>3+4+2+5=7+2+5=9+5=14</think>") and
+--            the right answer;
 --   prose    small stories with numbers, and tagged prose questions.
 -- What it never holds: a held-out test problem, as a chain or as a step of a worked chain
 -- (the caller passes them as `exclude`, without any "="), and the RL template (the bare
@@ -46,7 +47,7 @@ function M.worked(terms)
   return table.concat(steps, "=")
 end
 
-M.version = 6 -- bumped whenever the documents change, so cached base models are redone
+M.version = 8 -- bumped whenever the documents change, so cached base models are redone
 
 local Corpus = {}
 Corpus.__index = Corpus
@@ -61,8 +62,9 @@ local DEFAULTS = {
   p_worked = 0.35,
   p_tagged = 0.42,
   p_prose = 0.04,
-  p_worked_think = 0.3,  -- of tagged chain questions, the share thought through
+  p_worked_think = 0.2,  -- of tagged chain questions, the share thought through
   p_alone = 0.3,         -- share of texts that are one tagged chain question alone
+  p_guess_wrong = 0.6,   -- share of answers given at once (no worked steps) that are off
   max_chars = 78,        -- documents are packed up to this many characters
 }
 
@@ -147,15 +149,30 @@ end
 function Corpus:tagged_chain()
   local t = self:task_terms()
   local c = M.chain(t)
-  -- never "%s?": with the bare chain that is the RL template (r1.template)
-  local q = string.format(pick{"what is %s?", "find %s.", "sum %s.", "how much is %s?", "add %s."}, c)
+  -- never "%s?": with the bare chain that is the RL template (r1.template). Some forms
+  -- start with the chain, so that questions at the very start of a text are seen too.
+  local q = string.format(pick{"what is %s?", "find %s.", "sum %s.", "how much is %s?", "add %s.",
+                               "%s, what is it?", "%s is how much?", "%s makes what?"}, c)
   local w = M.worked(t)
   local s = tonumber(w:match("(%d+)$"))
   -- a thought-through answer first restates the chain, so the steps follow it as in the
   -- worked documents ("3+4+2+5=7+2+5=..."): without it the first step must copy the chain
   -- from the question across the tag, which a small model gets wrong nearly every time
-  local think = math.random() < self.p_worked_think and c .. "=" .. w or pick(SHORT_THOUGHTS)
-  return string.format("%s <think>%s</think> <answer>%d</answer>", q, think, s)
+  if math.random() < self.p_worked_think then
+    return string.format("%s <think>%s=%s</think> <answer>%d</answer>", q, c, w, s)
+  end
+  -- answers given at once are guesses, often off by a little (p_guess_wrong), as quick
+  -- answers in real text are: reasoning written out is what makes an answer reliable
+  local a = s
+  if math.random() < self.p_guess_wrong then
+    local off = math.random(1, 4)
+    a = math.random() < 0.5 and s + off or math.max(1, s - off)
+  end
+  -- "easy" is the most common short thought, so that greedy decoding of a base model
+  -- answers at once (the worked steps begin with the chain's first digit, which alone
+  -- would otherwise out-vote each of several short thoughts)
+  local thought = math.random() < 0.5 and "easy" or pick(SHORT_THOUGHTS)
+  return string.format("%s <think>%s</think> <answer>%d</answer>", q, thought, a)
 end
 
 function Corpus:prose()
