@@ -417,6 +417,10 @@ int64_t rz_env_test_size(const rz_env *e);
  * test split. out is filled on success, zeroed otherwise. */
 int rz_env_item(const rz_env *e, uint64_t seed, int split, int64_t index, rz_item *out,
                 rz_error *err);
+/* Whether a prompt (len bytes) belongs to the held-out side: the test split of every seed
+ * holds such prompts only, the train split never. For generated data (a pretraining
+ * corpus) that must keep clear of every held-out problem whatever seed evaluates it. */
+int rz_env_held_out(const rz_env *e, const char *prompt, size_t len);
 /* Never fails on any bytes (completion may be NULL when len is 0); RZ_ERR_ARG only for a
  * NULL env, item or out. Time is linear in min(len, RZ_GRADE_MAX_BYTES). */
 int rz_env_grade(const rz_env *e, const rz_item *item, const char *completion, size_t len,

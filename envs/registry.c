@@ -136,6 +136,17 @@ void rz_env_free(rz_env *e)
 const char *rz_env_name(const rz_env *e) { return e ? e->name : NULL; }
 int64_t rz_env_test_size(const rz_env *e) { return e ? e->test_size : 0; }
 
+static int held_out_hash(const char *prompt, size_t len)
+{
+    return (text_hash(prompt, len) >> 32) % TEST_BUCKETS == 0;
+}
+
+int rz_env_held_out(const rz_env *e, const char *prompt, size_t len)
+{
+    (void)e; /* one rule for every task today; the env keeps the door open for others */
+    return prompt && held_out_hash(prompt, len);
+}
+
 int rz_env_item(const rz_env *e, uint64_t seed, int split, int64_t index, rz_item *out,
                 rz_error *err)
 {
@@ -158,7 +169,7 @@ int rz_env_item(const rz_env *e, uint64_t seed, int split, int64_t index, rz_ite
         int rc = e->def->item(e->state, &rng, prompt, answer, err);
         if (rc != RZ_OK) return rc;
         prompt[RZ_TASK_TEXT - 1] = answer[RZ_TASK_TEXT - 1] = '\0';
-        int is_test = (text_hash(prompt, strlen(prompt)) >> 32) % TEST_BUCKETS == 0;
+        int is_test = held_out_hash(prompt, strlen(prompt));
         if (is_test != (split == RZ_SPLIT_TEST)) continue;
         out->prompt = strdup(prompt);
         out->answer = strdup(answer);

@@ -81,7 +81,7 @@ local function evaluate(model)
   for i, text in ipairs(ev.completions) do
     local reasoning = text:match("^(.-)</think>") or text
     mix = mix + rz.language_mixing(reasoning)
-    if nterms(env:item("test", i - 1).prompt) >= max_terms then
+    if nterms(ev.items[i].prompt) >= max_terms then
       hard_n = hard_n + 1
       hard = hard + (ev.correct[i] and 1 or 0)
     end

@@ -76,6 +76,17 @@ static int env_item(lua_State *L)
     return 1;
 }
 
+/* env:held_out(prompt) -> whether that prompt is on the held-out side (any seed's test
+ * split holds only such prompts): what generated training data must steer clear of */
+static int env_held_out(lua_State *L)
+{
+    lrz_env *h = lrz_env_check(L, 1);
+    size_t len;
+    const char *p = luaL_checklstring(L, 2, &len);
+    lua_pushboolean(L, rz_env_held_out(h->env, p, len));
+    return 1;
+}
+
 /* Reads {prompt=, answer=} at idx into an rz_item whose strings the table keeps alive. */
 void lrz_read_item(lua_State *L, int idx, rz_item *it, const char *what)
 {
@@ -154,6 +165,7 @@ static int language_mixing(lua_State *L)
 void lrz_open_env(lua_State *L)
 {
     static const luaL_Reg methods[] = {{"item", env_item},   {"grade", env_grade},
+                                       {"held_out", env_held_out},
                                        {"name", env_name},   {"test_size", env_test_size},
                                        {"close", env_gc},    {NULL, NULL}};
     static const luaL_Reg meta[] = {{"__gc", env_gc}, {"__close", env_gc}, {"__tostring", env_tostring},

@@ -3,7 +3,7 @@
 -- `chain` task (sums of chains of small numbers, "3+4+2+5=" -> "14").
 --
 --   local corpus = require "rlzero.corpus"
---   local c = corpus.new{seed = 1, exclude = {["3+4+2+5"] = true}}
+--   local c = corpus.new{seed = 1, held_out = function(chain) return env:held_out(chain) end}
 --   c:batch(step, n)             -- n texts; a pure function of (seed, step)
 --   corpus.worked{3, 4, 2, 5}    -- "7+2+5=9+5=14"
 --
@@ -19,8 +19,9 @@
 --            the right answer;
 --   prose    small stories with numbers, and tagged prose questions.
 -- What it never holds: a held-out test problem, as a chain or as a step of a worked chain
--- (the caller passes them as `exclude`, without any "="), and the RL template (the bare
--- chain, "?", "<think>": "3+4+2+5? <think>") followed by anything.
+-- (the caller says which chains are held out, by `held_out`, a function of the chain
+-- "3+4+2+5", or `exclude`, a set of them), and the RL template (the bare chain, "?",
+-- "<think>": "3+4+2+5? <think>") followed by anything.
 local M = {}
 
 -- The tokenizer every model here uses: characters plus the four tags.
@@ -47,7 +48,7 @@ function M.worked(terms)
   return table.concat(steps, "=")
 end
 
-M.version = 8 -- bumped whenever the documents change, so cached base models are redone
+M.version = 9 -- bumped whenever the documents change, so cached base models are redone
 
 local Corpus = {}
 Corpus.__index = Corpus
@@ -58,6 +59,7 @@ local DEFAULTS = {
   min_terms = 4,         -- chains of the task's length: min_terms..max_terms terms
   max_terms = 6,
   exclude = nil,         -- set of chains ("3+4+2+5") never to write, not even as a step
+  held_out = nil,        -- function(chain) -> true for a chain never to write, nor any step
   p_facts = 0.19,        -- shares of the document kinds
   p_worked = 0.35,
   p_tagged = 0.42,
@@ -72,18 +74,18 @@ function M.new(opts)
   local self = setmetatable({}, Corpus)
   for k, v in pairs(DEFAULTS) do self[k] = v end
   for k, v in pairs(opts or {}) do
-    if DEFAULTS[k] == nil and k ~= "exclude" then error("rlzero.corpus: unknown option '" .. tostring(k) .. "'", 2) end
+    if DEFAULTS[k] == nil and k ~= "exclude" and k ~= "held_out" then error("rlzero.corpus: unknown option '" .. tostring(k) .. "'", 2) end
     self[k] = v
   end
   self.exclude = self.exclude or {}
   return self
 end
 
--- The settings (everything but exclude) and the corpus version: what a cached base model
--- was trained on.
+-- The settings (everything but exclude and held_out) and the corpus version: what a
+-- cached base model was trained on.
 function Corpus:options()
   local o = {version = M.version}
-  for k in pairs(DEFAULTS) do if k ~= "exclude" then o[k] = self[k] end end
+  for k in pairs(DEFAULTS) do if k ~= "exclude" and k ~= "held_out" then o[k] = self[k] end end
   return o
 end
 
@@ -91,9 +93,11 @@ local function pick(t) return t[math.random(1, #t)] end
 
 -- Whether the chain or any step of its worked sum is excluded.
 function Corpus:excluded(terms)
-  if self.exclude[M.chain(terms)] then return true end
+  local held = self.held_out or function() return false end
+  local c = M.chain(terms)
+  if self.exclude[c] or held(c) then return true end
   for step in M.worked(terms):gmatch("[^=]+") do
-    if self.exclude[step] then return true end
+    if self.exclude[step] or held(step) then return true end
   end
   return false
 end

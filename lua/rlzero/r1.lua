@@ -30,22 +30,15 @@ local function check_fields(o, allowed, what)
   end
 end
 
--- The held-out problems of an arithmetic env, as "a+b" strings for corpus.new{exclude=}.
-function M.held_out(env)
-  local set = {}
-  for i = 0, env:test_size() - 1 do
-    local p = env:item("test", i).prompt
-    set[p:gsub("=$", "")] = true
-  end
-  return set
-end
-
--- The pretraining corpus for a chain env: chains of its lengths and terms, never one of
--- its held-out items. opts: other corpus options (seed, p_worked_think, ...).
+-- The pretraining corpus for a chain env: chains of its lengths and terms, never one that
+-- is held out (env:held_out, by the hash that decides every seed's test split), nor any
+-- step of one. opts: other corpus options (seed, p_worked_think, ...).
 function M.corpus(env, opts)
   local name = env:name()
   assert(name:match("^chain%("), "r1.corpus: the corpus is written for the chain task, not " .. name)
-  local o = {exclude = M.held_out(env)}
+  -- the env writes its prompts with or without a final "=": test the chain as it would
+  local suffix = env:item("test", 0).prompt:match("=$") and "=" or ""
+  local o = {held_out = function(chain) return env:held_out(chain .. suffix) end}
   for k, v in pairs(opts or {}) do o[k] = v end
   for _, k in ipairs{"min_terms", "max_terms", "max_term"} do
     o[k] = tonumber(name:match("[(,]" .. k .. "=(%d+)"))
@@ -151,12 +144,18 @@ function M.sft(o)
   return loss
 end
 
--- Held-out evaluation with the template. -> rz.evaluate's table
+-- Held-out evaluation with the template. -> rz.evaluate's table, plus `items`: the
+-- held-out items evaluated, in the order of its completions
 function M.evaluate(o)
   check_fields(o, {"model", "env", "items", "k", "max_new", "temperature", "seed", "first"}, "r1.evaluate")
-  return rz.evaluate{model = o.model, env = o.env, items = o.items, k = o.k or 0, max_new = o.max_new,
-                     temperature = o.temperature or 1.0, seed = o.seed or 1, template = M.template,
-                     first = o.first or 0}
+  local seed, first = o.seed or 1, o.first or 0
+  local ev = rz.evaluate{model = o.model, env = o.env, items = o.items, k = o.k or 0, max_new = o.max_new,
+                         temperature = o.temperature or 1.0, seed = seed, template = M.template,
+                         first = first}
+  -- the items evaluated: rz.evaluate draws them with its seed, which need not be the env's
+  ev.items = {}
+  for i = 1, o.items do ev.items[i] = o.env:item("test", first + i - 1, seed) end
+  return ev
 end
 
 -- Whether a completion's reasoning holds a worked step ("7+2+5=9+5", "12+4=16").
@@ -310,7 +309,7 @@ function M.samples_md(dir, env, base_eval, final_eval, steps, n)
   local function evals(title, ev)
     out[#out + 1] = "## " .. title .. "\n"
     for i = 1, math.min(n, #ev.completions) do
-      local it = env:item("test", i - 1)
+      local it = ev.items[i]
       out[#out + 1] = string.format("- `%s` (answer %s, %s): `%s`", it.prompt .. M.template.suffix, it.answer,
                                     ev.correct[i] and "right" or "wrong", ev.completions[i])
     end

@@ -1,0 +1,55 @@
+-- test_corpus.lua: the R1-Zero pretraining corpus keeps clear of every held-out problem,
+-- whatever seed the evaluation draws its test items with, and env:held_out is the rule
+-- that decides the test split.
+local rz = require "rlzero"
+local r1 = require "rlzero.r1"
+local corpus = require "rlzero.corpus"
+local T = dofile((os.getenv("srcdir") or ".") .. "/tests/luatest.lua")
+
+for _, spec in ipairs{"chain(equals=0)", "chain"} do
+  local env = rz.env(spec)
+  -- the rule: every seed's test items are held out, no train item is
+  local bad = 0
+  for _, seed in ipairs{0, 1, 7} do
+    for i = 0, 99 do
+      if not env:held_out(env:item("test", i, seed).prompt) then bad = bad + 1 end
+      if env:held_out(env:item("train", i, seed).prompt) then bad = bad + 1 end
+    end
+  end
+  T.eq(bad, 0, spec .. ": env:held_out holds every test item (3 seeds) and no train item")
+
+  -- the corpus: no chain of the task's shape in 400 texts is held out, as a problem or a step
+  local c = r1.corpus(env, {seed = 3})
+  local suffix = spec == "chain" and "=" or ""
+  local chains, held = 0, {}
+  for step = 1, 20 do
+    for _, text in ipairs(c:batch(step, 20)) do
+      for chain in text:gmatch("[%d+]+") do
+        local terms, ok = 0, true
+        for t in chain:gmatch("[^+]+") do
+          terms = terms + 1
+          ok = ok and tonumber(t) and tonumber(t) >= 1 and tonumber(t) <= 9
+        end
+        if ok and terms >= 4 and terms <= 6 and not chain:match("^%+") and not chain:match("%+$") then
+          chains = chains + 1
+          if env:held_out(chain .. suffix) then held[#held + 1] = chain end
+        end
+      end
+    end
+  end
+  T.ok(chains > 300, spec .. ": the texts hold task-shaped chains (" .. chains .. ")")
+  T.eq(#held, 0, spec .. ": none is held out (" .. table.concat(held, " ", 1, math.min(#held, 5)) .. ")")
+end
+
+-- without the rule, about 1 in 8 chains would be held out: the check above can fail
+local env = rz.env("chain(equals=0)")
+local n, h = 0, 0
+math.randomseed(5)
+for _ = 1, 2000 do
+  local t = {}
+  for i = 1, math.random(4, 6) do t[i] = math.random(1, 9) end
+  n = n + 1
+  if env:held_out(corpus.chain(t)) then h = h + 1 end
+end
+T.ok(h > n / 16 and h < n / 4, string.format("random chains: %d of %d held out", h, n))
+T.done()
