@@ -28,7 +28,7 @@ local run = Run.open("ablation", {
   -- the three sizes: main (as in r1zero.lua), large (teacher, direct), small (student)
   dim = 96, layers = 3, large_dim = 128, large_layers = 4, small_dim = 64, small_layers = 2,
   heads = 4, context = 80,
-  pretrain_steps = 1600, pretrain_batch = 64, pretrain_lr = 4e-3,
+  pretrain_steps = 3200, pretrain_batch = 64, pretrain_lr = 4e-3,
   group = 8, prompts = 8, lr = 1e-4, temperature = 1.0, max_new = 64,
   w_accuracy = 1.0, w_format = 0.2, w_language = 0.2,
   cold_examples = 32, cold_sft_steps = 40,

@@ -19,7 +19,7 @@ local run = require("rlzero.run").open("r1zero", {
   env = "chain(min_terms=4,max_terms=6,max_term=9,equals=0)",
   -- the base model and its pretraining
   dim = 96, layers = 3, heads = 4, context = 80,
-  pretrain_steps = 1600, pretrain_batch = 64, pretrain_lr = 4e-3,
+  pretrain_steps = 3200, pretrain_batch = 64, pretrain_lr = 4e-3,
   p_worked_think = 0.2,        -- share of tagged chain questions thought through in the corpus
   base = "",                   -- a base.ckpt to start from instead of the cached one
   -- RL
