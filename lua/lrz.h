@@ -105,6 +105,12 @@ lrz_tokenizer *lrz_tokenizer_check(lua_State *L, int idx);
 lrz_transformer *lrz_transformer_check(lua_State *L, int idx);
 /* Pushes the tokenizer attached to a model (or nil). */
 int lrz_transformer_push_tokenizer(lua_State *L, lrz_transformer *h);
+/* Writes m (with tok when not NULL, the AdamW moments when with_opt) to path as a
+ * checkpoint; a non-finite value is a Lua error naming the tensor and nothing is written;
+ * a failed write is a Lua error that names `what` and leaves path as it was. Returns 0. */
+int lrz_save_transformer(lua_State *L, const char *what, const char *path, rz_transformer *m,
+                         rz_tokenizer *tok, int with_opt, long step, const char *extra,
+                         size_t extra_len);
 
 #define LRZ_ENV "rz.env"
 typedef struct {

@@ -568,16 +568,8 @@ static int grpo_save_reference(lua_State *L)
     lrz_grpo *h = grpo_check(L, 1);
     const char *path = luaL_checkstring(L, 2);
     rz_transformer *ref = grpo_ref(L, h, "trainer:save_reference");
-    rz_checkpoint ck;
-    memset(&ck, 0, sizeof ck);
-    strcpy(ck.kind, "transformer");
-    ck.transformer = *rz_transformer_cfg(ref);
-    ck.params = rz_transformer_params(ref);
-    ck.step = rz_grpo_steps(h->t);
-    rz_rng_seed(&ck.rng, 0);
-    rz_error err = {0};
-    if (rz_checkpoint_save(path, &ck, &err) != RZ_OK) return lrz_fail(L, "trainer:save_reference", &err);
-    return 0;
+    return lrz_save_transformer(L, "trainer:save_reference", path, ref, NULL, 0, rz_grpo_steps(h->t),
+                                NULL, 0);
 }
 
 static int grpo_load_reference(lua_State *L)

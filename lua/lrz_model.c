@@ -347,28 +347,37 @@ static int transformer_save(lua_State *L)
         extra = lua_tolstring(L, -1, &extra_len);
     }
     int with_opt = lrz_opt_bool(L, 3, "model:save", "optimizer", 1);
+    rz_tokenizer *tok = NULL;
+    if (h->tok_ref > 0) {
+        lua_rawgeti(L, LUA_REGISTRYINDEX, h->tok_ref);
+        tok = lrz_tokenizer_check(L, -1)->tok;
+    }
+    return lrz_save_transformer(L, "model:save", path, h->m, tok, with_opt, h->step, extra, extra_len);
+}
+
+int lrz_save_transformer(lua_State *L, const char *what, const char *path, rz_transformer *m,
+                         rz_tokenizer *tok, int with_opt, long step, const char *extra,
+                         size_t extra_len)
+{
     /* a non-finite value never reaches a checkpoint: the previous file stays as it was */
-    const rz_params *params = rz_transformer_params(h->m);
+    const rz_params *params = rz_transformer_params(m);
     const char *bad = rz_params_nonfinite(params, params->param);
     if (!bad && with_opt) bad = rz_params_nonfinite(params, params->m);
     if (!bad && with_opt) bad = rz_params_nonfinite(params, params->v);
-    if (bad) return luaL_error(L, "model:save: %s: tensor '%s' holds a non-finite value; not written", path, bad);
+    if (bad) return luaL_error(L, "%s: %s: tensor '%s' holds a non-finite value; not written", what, path, bad);
     rz_checkpoint ck;
     memset(&ck, 0, sizeof ck);
     strcpy(ck.kind, "transformer");
-    ck.transformer = *rz_transformer_cfg(h->m);
-    if (h->tok_ref > 0) {
-        lua_rawgeti(L, LUA_REGISTRYINDEX, h->tok_ref);
-        ck.tokenizer = lrz_tokenizer_check(L, -1)->tok;
-    }
-    ck.params = rz_transformer_params(h->m);
+    ck.transformer = *rz_transformer_cfg(m);
+    ck.tokenizer = tok;
+    ck.params = rz_transformer_params(m);
     ck.with_optimizer = with_opt;
-    ck.step = h->step;
+    ck.step = step;
     rz_rng_seed(&ck.rng, 0);
     ck.extra = (void *)extra;
     ck.extra_len = extra_len;
     rz_error err = {0};
-    if (rz_checkpoint_save(path, &ck, &err) != RZ_OK) return lrz_fail(L, "model:save", &err);
+    if (rz_checkpoint_save(path, &ck, &err) != RZ_OK) return lrz_fail(L, what, &err);
     return 0;
 }
 
