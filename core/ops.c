@@ -842,6 +842,18 @@ INLINE void dots4_t(float *s, size_t lds, const float *x, size_t ldx, const floa
     }
 }
 
+/* o[0..32) = (or += when accumulate) the four vectors of a: one output row of a 32-wide
+ * tile of wsum4 / wsum4_cols. */
+INLINE void store32(float *o, const v8 *a, int accumulate)
+{
+#pragma GCC unroll 4
+    for (int k = 0; k < 4; k++) {
+        v8 r = a[k];
+        if (accumulate) r += load8(o + 8 * k);
+        memcpy(o + 8 * k, &r, sizeof(v8));
+    }
+}
+
 /* Row r < 4 of out (ldo apart) = (or += when accumulate) wsum of w's row r (ldw apart)
  * over its first n0 + r terms: sum_{u < n0 + r} w[r][u] x[u * ldx + i], i < d. */
 INLINE void wsum4(float *out, size_t ldo, const float *w, size_t ldw, const float *x, size_t ldx,
@@ -861,17 +873,7 @@ INLINE void wsum4(float *out, size_t ldo, const float *w, size_t ldw, const floa
                 }
         }
 #pragma GCC unroll 4
-        for (int q = 0; q < 4; q++) {
-            float *o = out + q * ldo + i;
-            if (accumulate) {
-                a[q][0] += load8(o), a[q][1] += load8(o + 8);
-                a[q][2] += load8(o + 16), a[q][3] += load8(o + 24);
-            }
-            memcpy(o, &a[q][0], sizeof(v8));
-            memcpy(o + 8, &a[q][1], sizeof(v8));
-            memcpy(o + 16, &a[q][2], sizeof(v8));
-            memcpy(o + 24, &a[q][3], sizeof(v8));
-        }
+        for (int q = 0; q < 4; q++) store32(out + q * ldo + i, a[q], accumulate);
     }
     for (; i + 8 <= d; i += 8) {
         v8 a[4] = {{0}};
@@ -911,17 +913,7 @@ INLINE void wsum4_cols(float *out, size_t ldo, const float *w, size_t ldw, const
                 }
         }
 #pragma GCC unroll 4
-        for (int c = 0; c < 4; c++) {
-            float *o = out + c * ldo + i;
-            if (accumulate) {
-                a[c][0] += load8(o), a[c][1] += load8(o + 8);
-                a[c][2] += load8(o + 16), a[c][3] += load8(o + 24);
-            }
-            memcpy(o, &a[c][0], sizeof(v8));
-            memcpy(o + 8, &a[c][1], sizeof(v8));
-            memcpy(o + 16, &a[c][2], sizeof(v8));
-            memcpy(o + 24, &a[c][3], sizeof(v8));
-        }
+        for (int c = 0; c < 4; c++) store32(out + c * ldo + i, a[c], accumulate);
     }
     for (; i + 8 <= d; i += 8) {
         v8 a[4] = {{0}};
