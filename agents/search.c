@@ -230,3 +230,163 @@ int rz_search_scores(const rz_game *g, rz_mlp *m, const void *states, int n, int
 {
     return rz_search_scores_holdout(g, m, states, n, depth, 0, scores, err);
 }
+
+/* ------------------------------------------------------- greedy: alpha-beta, one root
+ *
+ * The same negamax (rules, true returns at terminal nodes, the value head at the horizon,
+ * SEARCH_DISCOUNT a ply), searched depth-first with alpha-beta pruning, for the one move a
+ * greedy agent plays. Every node of depth >= 1 puts all its non-terminal children through
+ * the network in one batch: at the last ply those are the leaves; above it their values
+ * order the children, best first for the mover, so most of the tree is cut away (the
+ * network's own judgement, no hand-written ordering). The root's moves are searched in id
+ * order with a strict-improvement rule, so the move is the lowest id among the best, as
+ * for rz_search_scores. A child's window is widened by SEARCH_AB_SLACK: a bound that a
+ * rounding of the discount could lift onto the parent's best then stays strictly below
+ * it, and a value inside the window is computed exactly as the full-width search does. */
+
+#define SEARCH_AB_SLACK 1e-5f
+
+typedef struct {
+    const rz_game *g;
+    rz_mlp *m;
+    int I, A;
+    size_t S;
+    unsigned char *kids[RZ_SEARCH_MAX_DEPTH + 1]; /* (A, S) the children of the node at each depth */
+    float *obs;                                   /* (A, I) */
+    long nodes;
+    rz_error *err;
+    int rc;
+} ab_search;
+
+typedef struct {
+    int action, mover; /* mover -1: terminal */
+    int slot;          /* the child's state: kids[depth] + slot * S */
+    float key;         /* the child's value for the parent's mover, discounted */
+} ab_child;
+
+/* Children of a state in move-id order, each with its one-ply value for mover p (terminal:
+ * the true return; otherwise the value head's). */
+static int ab_children(ab_search *s, const unsigned char *st, int p, int depth, ab_child *ch)
+{
+    const rz_game *g = s->g;
+    uint8_t mask[SEARCH_ACTIONS_MAX];
+    unsigned char *kids = s->kids[depth];
+    int n = 0, rows = 0, row_of[SEARCH_ACTIONS_MAX];
+    rz_game_legal(g, st, mask);
+    for (int a = 0; a < s->A; a++) {
+        if (!mask[a]) continue;
+        unsigned char *cs = kids + (size_t)n * s->S;
+        memcpy(cs, st, s->S);
+        if (rz_game_apply(g, cs, a, NULL) != RZ_OK) {
+            s->rc = rz_error_set(s->err, RZ_ERR_STATE, "search: a legal move could not be applied");
+            return 0;
+        }
+        ch[n].action = a;
+        ch[n].slot = n;
+        ch[n].mover = rz_game_current_player(g, cs);
+        if (ch[n].mover < 0) {
+            double r[2];
+            rz_game_returns(g, cs, r);
+            ch[n].key = SEARCH_DISCOUNT * (float)r[p];
+        } else {
+            rz_game_observe(g, cs, s->obs + (size_t)rows * s->I);
+            row_of[rows++] = n;
+        }
+        n++;
+    }
+    s->nodes += n;
+    if (s->nodes > SEARCH_MAX_NODES) {
+        s->rc = rz_error_set(s->err, RZ_ERR_ARG, "search: more than %ld nodes (depth %d)",
+                             SEARCH_MAX_NODES, depth);
+        return 0;
+    }
+    if (rows > 0) {
+        if ((s->rc = rz_mlp_forward(s->m, s->obs, NULL, rows, s->err)) != RZ_OK) return 0;
+        const float *v = rz_mlp_value(s->m);
+        for (int r = 0; r < rows; r++) {
+            ab_child *c = &ch[row_of[r]];
+            c->key = SEARCH_DISCOUNT * (c->mover == p ? v[r] : -v[r]);
+        }
+    }
+    return n;
+}
+
+/* The value of st for its mover p, `depth` plies deep, fail-soft within (alpha, beta);
+ * *best gets the move (root only: children in id order). */
+static float ab_node(ab_search *s, const unsigned char *st, int depth, float alpha, float beta,
+                     int root, int *best)
+{
+    const int p = rz_game_current_player(s->g, st);
+    ab_child ch[SEARCH_ACTIONS_MAX];
+    const int n = ab_children(s, st, p, depth, ch);
+    if (s->rc || n == 0) return 0.0f;
+    if (!root && depth > 1) /* best first for p; a stable insertion sort keeps id order among equals */
+        for (int i = 1; i < n; i++) {
+            ab_child c = ch[i];
+            int j = i;
+            for (; j > 0 && ch[j - 1].key < c.key; j--) ch[j] = ch[j - 1];
+            ch[j] = c;
+        }
+    float bestv = -INFINITY;
+    for (int i = 0; i < n; i++) {
+        float cv = ch[i].key;
+        if (depth > 1 && ch[i].mover >= 0) {
+            const unsigned char *child = s->kids[depth] + (size_t)ch[i].slot * s->S;
+            const int same = ch[i].mover == p;
+            const float lo = same ? alpha / SEARCH_DISCOUNT : -beta / SEARCH_DISCOUNT;
+            const float hi = same ? beta / SEARCH_DISCOUNT : -alpha / SEARCH_DISCOUNT;
+            const float v = ab_node(s, child, depth - 1, lo - SEARCH_AB_SLACK, hi + SEARCH_AB_SLACK, 0, NULL);
+            if (s->rc) return 0.0f;
+            cv = SEARCH_DISCOUNT * (same ? v : -v);
+        }
+        if (cv > bestv) {
+            bestv = cv;
+            if (best) *best = ch[i].action;
+        }
+        if (bestv > alpha) alpha = bestv;
+        if (alpha >= beta) break;
+    }
+    return bestv;
+}
+
+int rz_search_best(const rz_game *g, rz_mlp *m, const void *state, int depth, int *action,
+                   float *value, long *nodes, rz_error *err)
+{
+    if (!g || !m || !state || !action)
+        return rz_error_set(err, RZ_ERR_ARG, "search: NULL argument");
+    if (depth < 1 || depth > RZ_SEARCH_MAX_DEPTH)
+        return rz_error_set(err, RZ_ERR_ARG, "search: depth = %d must be in 1..%d", depth,
+                            RZ_SEARCH_MAX_DEPTH);
+    const rz_mlp_config *mc = rz_mlp_cfg(m);
+    if (!mc->value) return rz_error_set(err, RZ_ERR_ARG, "search: the network has no value head");
+    const int I = rz_game_obs_size(g), A = rz_game_num_actions(g);
+    if (mc->inputs != I || mc->outputs != A)
+        return rz_error_set(err, RZ_ERR_ARG, "search: the network maps %d inputs to %d actions, %s has %d and %d",
+                            mc->inputs, mc->outputs, rz_game_name(g), I, A);
+    if (A > SEARCH_ACTIONS_MAX)
+        return rz_error_set(err, RZ_ERR_ARG, "search: %d actions, at most %d", A, SEARCH_ACTIONS_MAX);
+    if (rz_game_is_terminal(g, state))
+        return rz_error_set(err, RZ_ERR_ILLEGAL, "search: the root is a finished game");
+    ab_search s = {.g = g, .m = m, .I = I, .A = A, .S = rz_game_state_size(g), .err = err};
+    s.obs = rz_alloc((size_t)A * I * sizeof(float), "search observations", err);
+    int rc = s.obs ? RZ_OK : RZ_ERR_NOMEM;
+    for (int d = 1; d <= depth && !rc; d++) {
+        s.kids[d] = rz_alloc((size_t)A * s.S, "search states", err);
+        if (!s.kids[d]) rc = RZ_ERR_NOMEM;
+    }
+    if (!rc) {
+        int best = -1;
+        const float v = ab_node(&s, state, depth, -INFINITY, INFINITY, 1, &best);
+        rc = s.rc;
+        if (!rc && (best < 0 || !isfinite(v)))
+            rc = rz_error_set(err, RZ_ERR_NONFINITE, "search: the value head's output is not finite");
+        if (!rc) {
+            *action = best;
+            if (value) *value = v;
+        }
+    }
+    if (nodes) *nodes = s.nodes;
+    rz_free(s.obs);
+    for (int d = 1; d <= depth; d++) rz_free(s.kids[d]);
+    return rc;
+}

@@ -856,8 +856,9 @@ typedef struct {
     rz_player *player; /* a reference player, or NULL (exactly one of the two is set) */
     float temperature; /* policies only */
     int search_depth;  /* policies with a value head: > 0 picks moves by rz_search_scores at
-                        * this depth (softmax of the scores at temperature; 0 = the best,
-                        * lowest id among equals) instead of the policy head; 0 = policy */
+                        * this depth (softmax of the scores at temperature; temperature 0:
+                        * rz_search_best, the best, lowest id among equals) instead of the
+                        * policy head; 0 = policy */
 } rz_agent;
 
 #define RZ_SEARCH_MAX_DEPTH 8
@@ -876,6 +877,14 @@ int rz_search_scores(const rz_game *g, rz_mlp *m, const void *states /* (n, stat
  * looked past, up to 4 more plies. k = 0 is rz_search_scores. */
 int rz_search_scores_holdout(const rz_game *g, rz_mlp *m, const void *states, int n, int depth,
                              int holdout, float *scores, rz_error *err);
+
+/* The greedy move of the same search at one non-terminal root, found by alpha-beta: the
+ * lowest id among the best of rz_search_scores' scores (two scores that differ only by the
+ * rounding of the network's batched outputs may order differently), children ordered best first by the value head, so a deep search
+ * visits a small part of the tree. *value: the root's value for its mover; *nodes: the
+ * nodes generated (either may be NULL). m's activations are overwritten. */
+int rz_search_best(const rz_game *g, rz_mlp *m, const void *state, int depth, int *action,
+                   float *value, long *nodes, rz_error *err);
 
 /* One move at a non-terminal state (a terminal one is RZ_ERR_ILLEGAL). Not thread-safe
  * (the mlp's activations and the player's scratch are used). */
