@@ -12,6 +12,11 @@
 --                       for every row
 --
 --   rlzero experiments/ablation.lua [out=runs/ablation] [seed=1] [steps=N] [fresh=true]
+--                                   [arms=all | arms=distilled,large_direct,...]
+--
+-- arms= names the arms to run (base, r1zero, cold_start, distilled, small_rl,
+-- large_direct, r1zero_lang; cold_start needs r1zero), for short runs that look at a few;
+-- a later run of all of them in the same directory reuses what those left.
 --
 -- Each arm keeps its own directory (metrics.jsonl, checkpoints) under the run directory and
 -- resumes; base models are cached. Outputs: results.json, results.md, accuracy.svg,
@@ -34,10 +39,23 @@ local run = Run.open("ablation", {
   cold_examples = 32, cold_sft_steps = 40,
   distill_prompts = 384, distill_samples = 2, sft_steps = 200, sft_batch = 32, sft_lr = 2e-3,
   eval_items = 200, eval_k = 8, eval_every = 15, curve_items = 100,
+  arms = "all",
 }, ...)
 local cfg = run.cfg
 local t_start = rz.clock()
 assert(cfg.cold_examples <= 64, "cold start uses at most 64 examples")
+local ARMS = {"base", "r1zero", "cold_start", "distilled", "small_rl", "large_direct", "r1zero_lang"}
+local arm = {}
+for name in cfg.arms:gmatch("[^,%s]+") do
+  if name == "all" then for _, a in ipairs(ARMS) do arm[a] = true end
+  else
+    local known = false
+    for _, a in ipairs(ARMS) do known = known or a == name end
+    assert(known, "ablation: unknown arm '" .. name .. "' (arms are " .. table.concat(ARMS, ", ") .. ")")
+    arm[name] = true
+  end
+end
+assert(not arm.cold_start or arm.r1zero, "ablation: cold_start is measured against r1zero: run both")
 
 local env = rz.env(cfg.env)
 local tok = r1.tokenizer()
@@ -74,6 +92,7 @@ local function nterms(prompt)
   return n
 end
 local max_terms = tonumber(env:name():match("max_terms=(%d+)"))
+local hard_items -- the size of the hardest slice (the same items for every arm)
 local function evaluate(model)
   local ev = r1.evaluate{model = model, env = env, items = cfg.eval_items, k = cfg.eval_k,
                          max_new = cfg.max_new, seed = cfg.seed}
@@ -89,6 +108,7 @@ local function evaluate(model)
   ev.mixing = mix / #ev.completions
   ev.hard = hard_n > 0 and hard / hard_n or 0 / 0
   ev.hard_items = hard_n
+  hard_items = hard_n
   return ev
 end
 
@@ -118,20 +138,24 @@ local function worked_pairs(n, first)
 end
 
 -- (1), (2)
-local base = base_model("main", cfg.dim, cfg.layers)
-record("base", "pretrained only", evaluate(base))
-local r1zero, r1run = rl("r1zero", base, {accuracy = cfg.w_accuracy, format = cfg.w_format})
-record("r1zero", "pure RL", evaluate(r1zero))
-curves[#curves + 1] = {name = "r1zero", dir = r1run.dir}
-local r1lines = r1.read_metrics(r1run.dir)
-local target = r1lines[#r1lines].eval_pass1
+local base
+if arm.base or arm.r1zero or arm.r1zero_lang then base = base_model("main", cfg.dim, cfg.layers) end
+if arm.base then record("base", "pretrained only", evaluate(base)) end
+local r1lines, target = {}, nil
+if arm.r1zero then
+  local r1zero, r1run = rl("r1zero", base, {accuracy = cfg.w_accuracy, format = cfg.w_format})
+  record("r1zero", "pure RL", evaluate(r1zero))
+  curves[#curves + 1] = {name = "r1zero", dir = r1run.dir}
+  r1lines = r1.read_metrics(r1run.dir)
+  target = r1lines[#r1lines].eval_pass1
+end
 local function first_reaching(lines, t)
   for _, m in ipairs(lines) do if m.eval_pass1 and m.eval_pass1 >= t then return m.step end end
   return nil
 end
 
 -- (3) cold start: fresh copy of the base, SFT on a handful, then RL
-do
+if arm.cold_start then
   local cold_dir = run.dir .. "/cold_start"
   rz.mkdir(cold_dir)
   local sft_path = cold_dir .. "/sft.ckpt"
@@ -154,19 +178,21 @@ do
 end
 
 -- (4) distillation from a larger RL-trained teacher; (5) RL on the same student base
-local large_base = base_model("large", cfg.large_dim, cfg.large_layers)
-local small_base = base_model("small", cfg.small_dim, cfg.small_layers)
-do
+local large_base, small_base
+if arm.distilled or arm.large_direct then large_base = base_model("large", cfg.large_dim, cfg.large_layers) end
+if arm.distilled or arm.small_rl then small_base = base_model("small", cfg.small_dim, cfg.small_layers) end
+if arm.distilled then
   local student_path = run.dir .. "/distilled.ckpt"
   local student
   local kept = 0
+  -- a finished teacher run resumes at its last step, so the row is there on every run
+  local teacher = rl("teacher", rz.load(run.dir .. "/base_large.ckpt"), {accuracy = cfg.w_accuracy, format = cfg.w_format})
+  record("teacher", "larger model, pure RL", evaluate(teacher))
   if not cfg.fresh and rz.exists(student_path) then
     local info
     student, info = rz.load(student_path)
     kept = tonumber(info.extra) or 0
   else
-    local teacher = rl("teacher", rz.load(run.dir .. "/base_large.ckpt"), {accuracy = cfg.w_accuracy, format = cfg.w_format})
-    record("teacher", "larger model, pure RL", evaluate(teacher))
     -- traces on training items (never held-out), kept only when right and well formed
     local prompts, items = {}, {}
     for i = 0, cfg.distill_prompts - 1 do
@@ -193,13 +219,15 @@ do
     student:save(student_path, {extra = tostring(kept)})
   end
   record("distilled", string.format("small, SFT on %d teacher traces", kept), evaluate(student))
+end
+if arm.small_rl then
   local srl, srun = rl("small_rl", small_base, {accuracy = cfg.w_accuracy, format = cfg.w_format})
   record("small_rl", "small, pure RL", evaluate(srl))
   curves[#curves + 1] = {name = "small RL", dir = srun.dir}
 end
 
 -- (6) the larger base on direct answers, as many SFT steps as the student had
-do
+if arm.large_direct then
   local path = run.dir .. "/large_direct.ckpt"
   local m
   if not cfg.fresh and rz.exists(path) then m = rz.load(path)
@@ -219,18 +247,21 @@ do
 end
 
 -- (7) the language-consistency reward
-local lm, lrun = rl("r1zero_lang", rz.load(run.dir .. "/base_main.ckpt"),
-                    {accuracy = cfg.w_accuracy, format = cfg.w_format, language = cfg.w_language})
-record("r1zero_lang", "pure RL + language reward", evaluate(lm))
-curves[#curves + 1] = {name = "r1zero+lang", dir = lrun.dir}
+if arm.r1zero_lang then
+  local lm, lrun = rl("r1zero_lang", rz.load(run.dir .. "/base_main.ckpt"),
+                      {accuracy = cfg.w_accuracy, format = cfg.w_format, language = cfg.w_language})
+  record("r1zero_lang", "pure RL + language reward", evaluate(lm))
+  curves[#curves + 1] = {name = "r1zero+lang", dir = lrun.dir}
+end
 
 r1.plots(run.dir, curves)
 
 local md = {
   "# Ablations\n",
   string.format("Task `%s`; %d held-out items; k = %d samples at temperature 1; %d RL steps per arm; " ..
-                "hardest slice: the chains with the most terms (%d).\n", env:name(), cfg.eval_items,
-                cfg.eval_k, cfg.steps, max_terms),
+                "hardest slice: the chains with the most terms (%d), %d of the items, the same for every arm.\n",
+                env:name(), cfg.eval_items, cfg.eval_k, cfg.steps, max_terms, hard_items or 0),
+
   string.format("| arm | what | pass@1 greedy | pass@1 sampled | maj@%d | hardest slice | format | language | mixing | length |",
                 cfg.eval_k),
   "|---|---|---|---|---|---|---|---|---|---|",

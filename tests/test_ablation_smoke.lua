@@ -1,0 +1,41 @@
+-- test_ablation_smoke.lua: experiments/ablation.lua end to end at a tiny size: first two
+-- arms alone (arms=), then all of them in the same directory, which reuses what the
+-- first run left (base models, the distilled student, the direct model, the teacher).
+local rz = require "rlzero"
+local T = dofile((os.getenv("srcdir") or ".") .. "/tests/luatest.lua")
+local srcdir = os.getenv("srcdir") or "."
+
+local dir = os.tmpname()
+os.remove(dir)
+local script = assert(loadfile(srcdir .. "/experiments/ablation.lua"))
+local function tiny(arms)
+  return {out = dir, arms = arms, steps = 2, pretrain_steps = 3, pretrain_batch = 4, eval_items = 12,
+          curve_items = 4, eval_k = 2, dim = 16, layers = 1, large_dim = 16, large_layers = 1,
+          small_dim = 16, small_layers = 1, heads = 2, group = 2, prompts = 2, eval_every = 1,
+          cold_examples = 4, cold_sft_steps = 2, distill_prompts = 4, sft_steps = 2, sft_batch = 4}
+end
+local function rows()
+  local res = rz.json_decode(io.open(dir .. "/results.json"):read("a"))
+  local names = {}
+  for _, r in ipairs(res.rows) do
+    names[#names + 1] = r.name
+    T.ok(r.hard >= 0 and r.hard <= 1, r.name .. ": the hardest slice is scored")
+  end
+  return table.concat(names, ",")
+end
+
+T.ok(not pcall(script, tiny("cold_start")), "cold_start alone is refused: it is measured against r1zero")
+T.ok(not pcall(script, tiny("distill")), "an unknown arm is refused")
+
+script(tiny("distilled,large_direct"))
+T.eq(rows(), "teacher,distilled,large_direct", "arms= runs only the arms named")
+T.ok(not rz.exists(dir .. "/base_main.ckpt"), "no arm asked for the main base model")
+
+script(tiny("all"))
+T.eq(rows(), "base,r1zero,cold_sft,cold_start,teacher,distilled,small_rl,large_direct,r1zero_lang",
+     "all arms, the teacher's row included when its student is reused")
+local md = io.open(dir .. "/results.md"):read("a")
+T.ok(md:find("hardest slice: the chains with the most terms (6)", 1, true) ~= nil, "results.md explains the slice")
+
+os.execute("rm -rf '" .. dir .. "'")
+T.done()
