@@ -12,6 +12,14 @@
 -- Decisions at held-out positions carry no loss in training (neither policy nor value), so
 -- the network never learns there; games may pass through them.
 --
+-- The value targets are the search's own values (value_lambda = 0: fitted value iteration,
+-- independent of which move the game then sampled), with weight decay and a cosine decay of
+-- the learning rate: the value must generalise to held-out positions, where it never
+-- learns. Measured (1500 steps): seed 1, 32 of 33 held-out positions; seeds 2-4: 31, 32, 31
+-- (mean 95.5%). With value_lambda = 0.3, no weight decay and a constant rate: 30 of 33; a
+-- deeper evaluation search (eval_depth 2-4) is worse, not better: it takes the max over more
+-- of the value head's errors.
+--
 -- Evaluation: the share of held-out winning positions (the mover can force a win) where the
 -- agent's move leaves a lost position (XOR 0), for the searching agent (eval_depth plies)
 -- and for the bare policy head; games against the XOR player and a random one.
@@ -22,9 +30,9 @@ local run = require("rlzero.run").open("nim", {
   game = "nim(piles=3;5;7)", steps = 1500, seed = 1, hidden = 128, layers = 2, positions = 64,
   group = 4, opening_max = 4, first_plies = 0, lr = 1e-3, entropy_coef = 0.0, mu = 1,
   minibatches = 4, holdout = 5, eval_games = 500, log_every = 100, start_pool = 1000,
-  temperature = 1.0, scale = "group", weight_decay = 0.0, activation = "tanh", explore = 1,
-  value_coef = 1.0, value_lambda = 0.3, search_depth = 1, search_temperature = 0.1,
-  eval_depth = 1,
+  temperature = 1.0, scale = "group", weight_decay = 0.3, activation = "tanh", explore = 1,
+  value_coef = 1.0, value_lambda = 0.0, search_depth = 1, search_temperature = 0.1,
+  eval_depth = 1, lr_decay = true,
 }, ...)
 local cfg = run.cfg
 
@@ -39,7 +47,8 @@ local trainer = rz.selfplay{game = game, hidden = cfg.hidden, layers = cfg.layer
                             activation = cfg.activation, explore = cfg.explore,
                             value_coef = cfg.value_coef, value_lambda = cfg.value_lambda,
                             search_depth = cfg.search_depth,
-                            search_temperature = cfg.search_temperature}
+                            search_temperature = cfg.search_temperature,
+                            total_steps = cfg.lr_decay and cfg.steps or 0}
 local train_seconds, start = require("rlzero.selfplay").train(run, trainer, {
   status = function(m)
     return string.format("len %.1f vloss %.3f entropy %.2f", m.length_mean, m.value_loss, m.entropy)
