@@ -82,23 +82,31 @@ static float child_value(const rz_game *g, const level *lc, long c, int p)
     return SEARCH_DISCOUNT * (lc->mover[c] == p ? lc->value[c] : -lc->value[c]);
 }
 
-int rz_search_scores_holdout(const rz_game *g, rz_mlp *m, const void *states, int n, int depth,
-                             int holdout, float *scores, rz_error *err)
+/* The depth, and a network with a value head that fits the game. */
+static int search_check(const rz_game *g, const rz_mlp *m, int depth, rz_error *err)
 {
-    if (!g || !m || !states || !scores) return rz_error_set(err, RZ_ERR_ARG, "search: NULL argument");
-    if (n < 1) return rz_error_set(err, RZ_ERR_ARG, "search: n = %d roots must be >= 1", n);
     if (depth < 1 || depth > RZ_SEARCH_MAX_DEPTH)
         return rz_error_set(err, RZ_ERR_ARG, "search: depth = %d must be in 1..%d", depth,
                             RZ_SEARCH_MAX_DEPTH);
     const rz_mlp_config *mc = rz_mlp_cfg(m);
-    if (!mc->value)
-        return rz_error_set(err, RZ_ERR_ARG, "search: the network has no value head");
+    if (!mc->value) return rz_error_set(err, RZ_ERR_ARG, "search: the network has no value head");
     const int I = rz_game_obs_size(g), A = rz_game_num_actions(g);
     if (mc->inputs != I || mc->outputs != A)
         return rz_error_set(err, RZ_ERR_ARG, "search: the network maps %d inputs to %d actions, %s has %d and %d",
                             mc->inputs, mc->outputs, rz_game_name(g), I, A);
     if (A > SEARCH_ACTIONS_MAX)
         return rz_error_set(err, RZ_ERR_ARG, "search: %d actions, at most %d", A, SEARCH_ACTIONS_MAX);
+    return RZ_OK;
+}
+
+int rz_search_scores_holdout(const rz_game *g, rz_mlp *m, const void *states, int n, int depth,
+                             int holdout, float *scores, rz_error *err)
+{
+    if (!g || !m || !states || !scores) return rz_error_set(err, RZ_ERR_ARG, "search: NULL argument");
+    if (n < 1) return rz_error_set(err, RZ_ERR_ARG, "search: n = %d roots must be >= 1", n);
+    int rc = search_check(g, m, depth, err);
+    if (rc) return rc;
+    const int I = rz_game_obs_size(g), A = rz_game_num_actions(g);
     const size_t S = rz_game_state_size(g);
     for (int i = 0; i < n; i++)
         if (rz_game_is_terminal(g, (const unsigned char *)states + (size_t)i * S))
@@ -107,7 +115,7 @@ int rz_search_scores_holdout(const rz_game *g, rz_mlp *m, const void *states, in
     level lv[SEARCH_LEVELS];
     memset(lv, 0, sizeof lv);
     float *obs = NULL;
-    int rc = level_alloc(&lv[0], n, S, err);
+    rc = level_alloc(&lv[0], n, S, err);
     if (!rc) {
         memcpy(lv[0].states, states, (size_t)n * S);
         for (int i = 0; i < n; i++) {
@@ -354,22 +362,14 @@ int rz_search_best(const rz_game *g, rz_mlp *m, const void *state, int depth, in
 {
     if (!g || !m || !state || !action)
         return rz_error_set(err, RZ_ERR_ARG, "search: NULL argument");
-    if (depth < 1 || depth > RZ_SEARCH_MAX_DEPTH)
-        return rz_error_set(err, RZ_ERR_ARG, "search: depth = %d must be in 1..%d", depth,
-                            RZ_SEARCH_MAX_DEPTH);
-    const rz_mlp_config *mc = rz_mlp_cfg(m);
-    if (!mc->value) return rz_error_set(err, RZ_ERR_ARG, "search: the network has no value head");
+    int rc = search_check(g, m, depth, err);
+    if (rc) return rc;
     const int I = rz_game_obs_size(g), A = rz_game_num_actions(g);
-    if (mc->inputs != I || mc->outputs != A)
-        return rz_error_set(err, RZ_ERR_ARG, "search: the network maps %d inputs to %d actions, %s has %d and %d",
-                            mc->inputs, mc->outputs, rz_game_name(g), I, A);
-    if (A > SEARCH_ACTIONS_MAX)
-        return rz_error_set(err, RZ_ERR_ARG, "search: %d actions, at most %d", A, SEARCH_ACTIONS_MAX);
     if (rz_game_is_terminal(g, state))
         return rz_error_set(err, RZ_ERR_ILLEGAL, "search: the root is a finished game");
     ab_search s = {.g = g, .m = m, .I = I, .A = A, .S = rz_game_state_size(g), .err = err};
     s.obs = rz_alloc((size_t)A * I * sizeof(float), "search observations", err);
-    int rc = s.obs ? RZ_OK : RZ_ERR_NOMEM;
+    rc = s.obs ? RZ_OK : RZ_ERR_NOMEM;
     for (int d = 1; d <= depth && !rc; d++) {
         s.kids[d] = rz_alloc((size_t)A * s.S, "search states", err);
         if (!s.kids[d]) rc = RZ_ERR_NOMEM;
