@@ -93,6 +93,9 @@ static int agent_check(const rz_game *g, const rz_agent *a, const char *what, rz
     return RZ_OK;
 }
 
+/* A policy that moves by the search's best move (rz_search_best), not by sampling. */
+static int greedy_search(const rz_agent *a) { return a->mlp && a->search_depth > 0 && a->temperature == 0.0f; }
+
 int rz_agent_act(const rz_game *g, const rz_agent *a, const void *state, rz_rng *rng,
                  int *action, rz_error *err)
 {
@@ -104,7 +107,7 @@ int rz_agent_act(const rz_game *g, const rz_agent *a, const void *state, rz_rng 
         return rz_error_set(err, RZ_ERR_ILLEGAL, "agent act: the game is over");
     if (a->player) return rz_player_act(a->player, state, rng, action, err);
     const int I = rz_game_obs_size(g), A = rz_game_num_actions(g);
-    if (a->search_depth > 0 && a->temperature == 0.0f)
+    if (greedy_search(a))
         return rz_search_best(g, a->mlp, state, a->search_depth, action, NULL, NULL, err);
     if (a->search_depth > 0) {
         float sc[ARENA_ACTIONS_MAX], scratch[2 * ARENA_ACTIONS_MAX];
@@ -192,7 +195,7 @@ int rz_arena_play(const rz_game *g, const rz_agent *a, const rz_agent *b, int a_
                 if (rz_game_current_player(g, states + (size_t)i * S) == s) rows[B++] = i;
             if (B == 0) continue;
             any = 1;
-            if (ag->mlp && ag->search_depth > 0 && ag->temperature == 0.0f) {
+            if (greedy_search(ag)) {
                 /* greedy search: one alpha-beta per game, in game order (the network's
                  * activations are shared) */
                 for (int k = 0; k < B && !rc; k++)

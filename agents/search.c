@@ -71,15 +71,23 @@ static int level_alloc(level *l, long n, size_t S, rz_error *err)
     return l->first ? RZ_OK : RZ_ERR_NOMEM;
 }
 
+/* A child's value v for its mover, seen from the parent's mover (the same player or not)
+ * and discounted one ply: both searches back up through this, so they round alike. */
+static float backed_up(float v, int same_mover) { return SEARCH_DISCOUNT * (same_mover ? v : -v); }
+
+/* The value of a finished child state for player p, discounted one ply. */
+static float terminal_value(const rz_game *g, const void *state, int p)
+{
+    double r[2];
+    rz_game_returns(g, state, r);
+    return backed_up((float)r[p], 1);
+}
+
 /* The value of child c (level below) for player p, discounted one ply. */
 static float child_value(const rz_game *g, const level *lc, long c, int p)
 {
-    if (lc->mover[c] < 0) {
-        double r[2];
-        rz_game_returns(g, lc->states + (size_t)c * rz_game_state_size(g), r);
-        return SEARCH_DISCOUNT * (float)r[p];
-    }
-    return SEARCH_DISCOUNT * (lc->mover[c] == p ? lc->value[c] : -lc->value[c]);
+    if (lc->mover[c] < 0) return terminal_value(g, lc->states + (size_t)c * rz_game_state_size(g), p);
+    return backed_up(lc->value[c], lc->mover[c] == p);
 }
 
 /* The depth, and a network with a value head that fits the game. */
@@ -293,9 +301,7 @@ static int ab_children(ab_search *s, const unsigned char *st, int p, int depth, 
         ch[n].slot = n;
         ch[n].mover = rz_game_current_player(g, cs);
         if (ch[n].mover < 0) {
-            double r[2];
-            rz_game_returns(g, cs, r);
-            ch[n].key = SEARCH_DISCOUNT * (float)r[p];
+            ch[n].key = terminal_value(g, cs, p);
         } else {
             rz_game_observe(g, cs, s->obs + (size_t)rows * s->I);
             row_of[rows++] = n;
@@ -313,7 +319,7 @@ static int ab_children(ab_search *s, const unsigned char *st, int p, int depth, 
         const float *v = rz_mlp_value(s->m);
         for (int r = 0; r < rows; r++) {
             ab_child *c = &ch[row_of[r]];
-            c->key = SEARCH_DISCOUNT * (c->mover == p ? v[r] : -v[r]);
+            c->key = backed_up(v[r], c->mover == p);
         }
     }
     return n;
@@ -345,7 +351,7 @@ static float ab_node(ab_search *s, const unsigned char *st, int depth, float alp
             const float hi = same ? beta / SEARCH_DISCOUNT : -alpha / SEARCH_DISCOUNT;
             const float v = ab_node(s, child, depth - 1, lo - SEARCH_AB_SLACK, hi + SEARCH_AB_SLACK, 0, NULL);
             if (s->rc) return 0.0f;
-            cv = SEARCH_DISCOUNT * (same ? v : -v);
+            cv = backed_up(v, same);
         }
         if (cv > bestv) {
             bestv = cv;

@@ -880,9 +880,10 @@ int rz_search_scores_holdout(const rz_game *g, rz_mlp *m, const void *states, in
 
 /* The greedy move of the same search at one non-terminal root, found by alpha-beta: the
  * lowest id among the best of rz_search_scores' scores (two scores that differ only by the
- * rounding of the network's batched outputs may order differently), children ordered best first by the value head, so a deep search
- * visits a small part of the tree. *value: the root's value for its mover; *nodes: the
- * nodes generated (either may be NULL). m's activations are overwritten. */
+ * rounding of the network's batched outputs may order differently). Children are searched
+ * best first by the value head, so a deep search visits a small part of the tree.
+ * *value: the root's value for its mover; *nodes: the nodes generated (either may be
+ * NULL). m's activations are overwritten. */
 int rz_search_best(const rz_game *g, rz_mlp *m, const void *state, int depth, int *action,
                    float *value, long *nodes, rz_error *err);
 
