@@ -28,14 +28,12 @@ local run = require("rlzero.run").open("connect4", {
 local cfg = run.cfg
 
 local game = rz.game("connect4")
-local function new_trainer()
-  return rz.selfplay{game = game, hidden = cfg.hidden, layers = cfg.layers,
-                     positions = cfg.positions, group = cfg.group, opening_max = cfg.opening_max,
-                     lr = cfg.lr, value_coef = cfg.value_coef, value_lambda = cfg.value_lambda,
-                     search_depth = cfg.search_depth, search_temperature = cfg.search_temperature,
-                     seed = cfg.seed}
-end
-local trainer = new_trainer()
+local trainer = rz.selfplay{game = game, hidden = cfg.hidden, layers = cfg.layers,
+                            positions = cfg.positions, group = cfg.group,
+                            opening_max = cfg.opening_max, lr = cfg.lr,
+                            value_coef = cfg.value_coef, value_lambda = cfg.value_lambda,
+                            search_depth = cfg.search_depth,
+                            search_temperature = cfg.search_temperature, seed = cfg.seed}
 local untrained = trainer:agent()
 local selfplay = require "rlzero.selfplay"
 local every_snap = selfplay.snapshot_every(cfg.steps, cfg.snapshots)
@@ -95,11 +93,14 @@ end
 local signs, signs_untrained = value_sign(policy, "agent"), value_sign(untrained, "untrained")
 
 local names, agents = {"random"}, {opp.random}
-for step = every_snap or 1, every_snap and cfg.steps or 0, every_snap or 1 do
-  local path = string.format("%s/step%d.ckpt", run.dir, step)
-  if rz.exists(path) then
-    names[#names + 1] = "step" .. step
-    agents[#agents + 1] = rz.load_agent(path, game):search(math.min(4, cfg.eval_depth))
+local elo_depth = math.min(4, cfg.eval_depth)
+if every_snap then -- nil with snapshots=0
+  for step = every_snap, cfg.steps, every_snap do
+    local path = string.format("%s/step%d.ckpt", run.dir, step)
+    if rz.exists(path) then
+      names[#names + 1] = "step" .. step
+      agents[#agents + 1] = rz.load_agent(path, game):search(elo_depth)
+    end
   end
 end
 names[#names + 1] = "ab2"; agents[#agents + 1] = opp.ab2
@@ -115,6 +116,6 @@ local ok = res.ab2.seat0.win_rate >= 0.9 and res.ab2.seat1.win_rate >= 0.9
 run:results{
   game = game:name(), steps = cfg.steps, train_seconds = train_seconds, threads = rz.threads(),
   eval_depth = cfg.eval_depth, vs = res, untrained_vs = res_untrained, policy_vs = res_policy,
-  value_sign = signs, untrained_value_sign = signs_untrained, elo = ratings, elo_search_depth = math.min(4, cfg.eval_depth),
+  value_sign = signs, untrained_value_sign = signs_untrained, elo = ratings, elo_search_depth = elo_depth,
   target_ab2_win_rate = 0.9, target_met = ok,
 }
