@@ -24,6 +24,9 @@
  * the policy head learns the search's best move by cross-entropy (expert iteration), as in
  * TD-Gammon and AlphaZero.
  *
+ * With mirror, a random half of each step's decisions are reflected (the game's rz_game_mirror)
+ * before the update, so the network learns from both orientations of every position.
+ *
  * There is no hand-written evaluation anywhere: the only signal is who won.
  * Over MPI (core/dist.c) each rank plays the games of its share of the start positions and
  * the ranks exchange them; every rank then runs the same update on all of them (the
@@ -78,6 +81,9 @@ struct rz_selfplay {
     unsigned char *roots;  // (n_games, S) the positions searched in one ply
     float *scores;         // (n_games, A) their move scores
     int *perm;             // (n_games * M)
+    int *obs_map, *act_map; // (I), (A) the game's reflection (mirror)
+    float *obs_tmp;        // (I)
+    uint8_t *mask_tmp;     // (A)
     /* minibatch gathers */
     float *mb_obs;         // (n_games * M, I)
     uint8_t *mb_mask;      // (n_games * M, A)
@@ -186,6 +192,8 @@ int rz_selfplay_config_check(const rz_selfplay_config *c, rz_error *err)
         return rz_error_set(err, RZ_ERR_ARG, "selfplay: lr = %g must be >= 0", (double)c->opt.lr);
     if (c->opt.warmup < 0 || c->opt.total_steps < 0)
         return rz_error_set(err, RZ_ERR_ARG, "selfplay: warmup and total_steps must be >= 0");
+    if (c->mirror != 0 && c->mirror != 1)
+        return rz_error_set(err, RZ_ERR_ARG, "selfplay: mirror = %d must be 0 or 1", c->mirror);
     return RZ_OK;
 }
 
@@ -197,7 +205,7 @@ static void free_buffers(rz_selfplay *t)
                     t->old_logp, t->ref_logp, t->ent,    t->dlogp,    t->dlogits,  t->perm,
                     t->mb_obs,  t->mb_mask, t->mb_action, t->mb_old,  t->mb_ref,   t->mb_adv,
                     t->mb_lmask, t->pool, t->sv, t->best, t->vtarget, t->mb_vt, t->dvalue,
-                    t->roots, t->scores};
+                    t->roots, t->scores, t->obs_map, t->act_map, t->obs_tmp, t->mask_tmp};
     for (size_t i = 0; i < sizeof bufs / sizeof *bufs; i++) rz_free(bufs[i]);
 }
 
@@ -314,6 +322,15 @@ int rz_selfplay_create(rz_selfplay **out, const rz_game *g, const rz_mlp_config 
     ALLOC(dvalue, D, "selfplay value gradients");
     ALLOC(roots, (size_t)n * t->S, "selfplay search roots");
     ALLOC(scores, (size_t)n * A, "selfplay search scores");
+    if (cfg->mirror) {
+        ALLOC(obs_map, I, "selfplay reflection map");
+        ALLOC(act_map, A, "selfplay reflection map");
+        ALLOC(obs_tmp, I, "selfplay reflection scratch");
+        ALLOC(mask_tmp, A, "selfplay reflection scratch");
+        if (!rc && !rz_game_mirror(g, t->obs_map, t->act_map))
+            rc = rz_error_set(err, RZ_ERR_ARG, "selfplay: mirror = 1, but %s has no reflection",
+                              rz_game_name(g));
+    }
 #undef ALLOC
     if (!rc && cfg->start_pool > 0) rc = build_pool(t, err);
     if (rc) {
@@ -601,6 +618,26 @@ static int play(rz_selfplay *t, long *D_out, rz_error *err)
     return RZ_OK;
 }
 
+/* mirror: reflects a random half of the D decisions in place (the draw depends on the seed,
+ * the step and the decision's index only, so on no thread or rank count). */
+static void reflect_half(rz_selfplay *t, long D)
+{
+    const int I = t->I, A = t->A;
+    rz_rng r;
+    rz_rng_stream(&r, t->cfg.seed, (uint64_t)t->steps, UINT64_MAX - 1, 0);
+    for (long d = 0; d < D; d++) {
+        if (!(rz_rng_next(&r) >> 63)) continue;
+        float *o = t->obs + (size_t)d * I;
+        uint8_t *m = t->mask + (size_t)d * A;
+        for (int i = 0; i < I; i++) t->obs_tmp[i] = o[t->obs_map[i]];
+        memcpy(o, t->obs_tmp, (size_t)I * sizeof *o);
+        for (int a = 0; a < A; a++) t->mask_tmp[t->act_map[a]] = m[a];
+        memcpy(m, t->mask_tmp, (size_t)A);
+        t->action[d] = t->act_map[t->action[d]];
+        t->best[d] = t->act_map[t->best[d]];
+    }
+}
+
 /* logp (and entropy) of n decisions under m; leaves m's activations for backward. */
 static int policy_logp(rz_mlp *m, float *logp, float *ent, const float *obs, const uint8_t *mask,
                        const int *action, int n, int A, rz_error *err)
@@ -653,6 +690,7 @@ int rz_selfplay_step(rz_selfplay *t, rz_selfplay_stats *st, rz_error *err)
     t->comm_seconds = 0;
     int rc = play(t, &D, err);
     if (rc) return rc;
+    if (t->cfg.mirror) reflect_half(t, D);
     double t1 = now_seconds();
 
     /* outcomes, rewards for each group's starter */

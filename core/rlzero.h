@@ -478,6 +478,13 @@ void rz_game_returns(const rz_game *g, const void *state, double *returns);
  *        by each pile's size in 4 bits, least significant first (sum(initial) + 4 * piles);
  *        nim is impartial, so the mover does not matter. */
 void rz_game_observe(const rz_game *g, const void *state, float *obs);
+/* The game's left-right reflection, for data augmentation: where it has one (tic-tac-toe,
+ * Connect Four, Breakthrough), fills obs_map (obs_size) and action_map (num_actions) and
+ * returns 1; otherwise (nim) returns 0. The reflected position s' of a state s has
+ * observe(s')[i] = observe(s)[obs_map[i]], action a in s is action_map[a] in s', and s'
+ * has the same returns, mover and outcome under reflected play. Both maps are their own
+ * inverses. */
+int rz_game_mirror(const rz_game *g, int *obs_map, int *action_map);
 /* A human-readable board. Like snprintf: writes at most cap bytes (NUL included) and
  * returns the length of the full text. */
 int rz_game_render(const rz_game *g, const void *state, char *buf, size_t cap);
@@ -937,6 +944,11 @@ typedef struct {
                           * entropy toward the search's best move (expert iteration) instead
                           * of GRPO; 0 = the policy plays and GRPO trains it */
     float search_temperature; /* > 0 */
+    int mirror;          /* 1: each decision enters the update as itself or, with probability
+                          * 1/2, as its mirror image (rz_game_mirror: observation, legal
+                          * moves and move reflected, same return and value target), as
+                          * AlphaGo Zero augments its data; the game must have a reflection.
+                          * 0 = off */
     rz_adamw_config opt; /* warmup and total_steps count trainer steps (rz_selfplay_step) */
     uint64_t seed;
 } rz_selfplay_config;
@@ -944,7 +956,7 @@ typedef struct {
 /* positions 16, group 8, opening_max 2, temperature 1, mu 1, minibatches 1, GRPO with
  * group scale, rz_objective_default, ref_reset 0, entropy_coef 0, first_plies 0, holdout 0,
  * start_pool 0, explore 0, value_coef 0, value_lambda 1, search_depth 0,
- * search_temperature 0.1, rz_adamw_config_default with
+ * search_temperature 0.1, mirror 0, rz_adamw_config_default with
  * lr 3e-3, grad_clip 1, seed 1. */
 void rz_selfplay_config_default(rz_selfplay_config *cfg);
 /* Names the bad field. */

@@ -115,6 +115,18 @@ static void bt_observe(const rz_game *g, const void *st, float *obs)
         }
 }
 
+/* a move of the piece at (r, c) toward column c + d - 1 becomes one of the piece at
+ * (r, n - 1 - c) toward n - 1 - c - (d - 1) */
+static void bt_mirror(const rz_game *g, int *obs_map, int *action_map)
+{
+    int n = g->size;
+    rz_game_mirror_planes(obs_map, 3, n, n);
+    for (int a = 0; a < g->num_actions; a++) {
+        int cell = a / 3, d = a % 3;
+        action_map[a] = (cell / n * n + n - 1 - cell % n) * 3 + 2 - d;
+    }
+}
+
 static int bt_render(const rz_game *g, const void *st, char *buf, size_t cap)
 {
     const bt_state *s = st;
@@ -203,4 +215,5 @@ const rz_game_def rz_game_breakthrough = {
     .order = bt_order,
     .evaluate = bt_evaluate,
     .key = bt_key,
+    .mirror = bt_mirror,
 };

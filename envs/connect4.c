@@ -183,6 +183,12 @@ static int c4_evaluate(const rz_game *g, const void *st)
            popcount(me & centre) - popcount(opp & centre);
 }
 
+static void c4_mirror(const rz_game *g, int *obs_map, int *action_map)
+{
+    rz_game_mirror_planes(obs_map, 3, H, W);
+    for (int c = 0; c < W; c++) action_map[c] = W - 1 - c;
+}
+
 /* stones of the mover plus a marker bit above each column's top stone: exact and unique */
 static uint64_t c4_key(const rz_game *g, const void *st)
 {
@@ -206,4 +212,5 @@ const rz_game_def rz_game_connect4 = {
     .order = c4_order,
     .evaluate = c4_evaluate,
     .key = c4_key,
+    .mirror = c4_mirror,
 };

@@ -59,6 +59,8 @@ struct rz_game_def {
     int (*order)(const rz_game *g, const void *st, int *moves);
     int (*evaluate)(const rz_game *g, const void *st);
     uint64_t (*key)(const rz_game *g, const void *st);
+    /* Optional: the game's left-right reflection, as index maps (rz_game_mirror). */
+    void (*mirror)(const rz_game *g, int *obs_map, int *action_map);
 };
 
 extern const rz_game_def rz_game_tictactoe, rz_game_connect4, rz_game_nim, rz_game_breakthrough;
@@ -66,6 +68,10 @@ extern const rz_game_def rz_game_tictactoe, rz_game_connect4, rz_game_nim, rz_ga
 /* snprintf into buf at *used, keeping *used the length the full text would need. */
 void rz_game_append(char *buf, size_t cap, size_t *used, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
+
+/* The observation map of a left-right reflection for observations made of `planes`
+ * planes of rows x cols cells, cell (r, c) at plane * rows * cols + r * cols + c. */
+void rz_game_mirror_planes(int *obs_map, int planes, int rows, int cols);
 
 /* A 64-bit mix (splitmix64's finaliser) for position keys. */
 static inline uint64_t rz_game_mix(uint64_t x)

@@ -133,6 +133,21 @@ void rz_game_observe(const rz_game *g, const void *state, float *obs)
     g->def->observe(g, state, obs);
 }
 
+int rz_game_mirror(const rz_game *g, int *obs_map, int *action_map)
+{
+    if (!g->def->mirror) return 0;
+    g->def->mirror(g, obs_map, action_map);
+    return 1;
+}
+
+void rz_game_mirror_planes(int *obs_map, int planes, int rows, int cols)
+{
+    for (int p = 0; p < planes; p++)
+        for (int r = 0; r < rows; r++)
+            for (int c = 0; c < cols; c++)
+                obs_map[(p * rows + r) * cols + c] = (p * rows + r) * cols + cols - 1 - c;
+}
+
 int rz_game_render(const rz_game *g, const void *state, char *buf, size_t cap)
 {
     if (cap) buf[0] = '\0';

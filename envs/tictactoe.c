@@ -63,6 +63,12 @@ static void ttt_observe(const rz_game *g, const void *st, float *obs)
     }
 }
 
+static void ttt_mirror(const rz_game *g, int *obs_map, int *action_map)
+{
+    rz_game_mirror_planes(obs_map, 3, 3, 3);
+    for (int i = 0; i < 9; i++) action_map[i] = i / 3 * 3 + 2 - i % 3;
+}
+
 static int ttt_render(const rz_game *g, const void *st, char *buf, size_t cap)
 {
     const ttt_state *s = st;
@@ -111,4 +117,5 @@ const rz_game_def rz_game_tictactoe = {
     .render = ttt_render,
     .order = ttt_order,
     .key = ttt_key,
+    .mirror = ttt_mirror,
 };

@@ -507,7 +507,7 @@ static const char *const selfplay_fields[] = {
     "game", "hidden", "layers", "activation", "positions", "group", "opening_max", "temperature",
     "mu", "minibatches", "estimator", "scale", "eps_low", "eps_high", "beta", "kl", "loss",
     "ref_reset", "entropy_coef", "first_plies", "holdout", "start_pool", "explore", "value_coef", "value_lambda", "search_depth",
-    "search_temperature", "lr", "beta1", "beta2", "weight_decay", "grad_clip",
+    "search_temperature", "mirror", "lr", "beta1", "beta2", "weight_decay", "grad_clip",
     "warmup", "total_steps", "min_lr_ratio", "seed", "init_seed", NULL};
 
 /* rz.selfplay{game = "tictactoe" | rz.game, hidden = 64, layers = 2, ...} */
@@ -552,6 +552,7 @@ static int rz_selfplay_new(lua_State *L)
     c.search_depth = (int)lrz_opt_int(L, 1, W, "search_depth", 0, 0, RZ_SEARCH_MAX_DEPTH);
     c.search_temperature = (float)lrz_opt_num(L, 1, W, "search_temperature", c.search_temperature,
                                               1e-4, 100.0);
+    c.mirror = lrz_opt_bool(L, 1, W, "mirror", 0);
     c.opt.lr = (float)lrz_opt_num(L, 1, W, "lr", c.opt.lr, 0.0, 10.0);
     c.opt.beta1 = (float)lrz_opt_num(L, 1, W, "beta1", c.opt.beta1, 0.0, 0.9999);
     c.opt.beta2 = (float)lrz_opt_num(L, 1, W, "beta2", c.opt.beta2, 0.0, 0.9999);

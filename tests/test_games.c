@@ -255,6 +255,66 @@ static void shared_across_threads(const char *spec)
     rz_game_free(g);
 }
 
+/* The reflection: a random game and its mirror image, played move for move through
+ * action_map, agree at every ply: observation through obs_map, legal moves through
+ * action_map, mover, returns at the end. Both maps are permutations. */
+static void mirror(const char *spec, int games, int expect, uint64_t seed)
+{
+    rz_game *g = NULL;
+    rz_error err = {0};
+    CHECK_OK(rz_game_create(&g, spec, &err), &err);
+    REQUIRE(g);
+    const int A = rz_game_num_actions(g), O = rz_game_obs_size(g);
+    int *om = malloc((size_t)O * sizeof *om), *am = malloc((size_t)A * sizeof *am);
+    float *o1 = malloc((size_t)O * sizeof *o1), *o2 = malloc((size_t)O * sizeof *o2);
+    REQUIRE(om && am && o1 && o2);
+    int has = rz_game_mirror(g, om, am);
+    CHECKF(has == expect, "%s: rz_game_mirror says %d", spec, has);
+    if (!has) goto done;
+    int bad_map = 0;
+    for (int i = 0; i < O; i++) bad_map += om[i] < 0 || om[i] >= O || om[om[i]] != i;
+    for (int a = 0; a < A; a++) bad_map += am[a] < 0 || am[a] >= A || am[am[a]] != a;
+    CHECKF(bad_map == 0, "%s: the maps are not involutions on their ranges (%d)", spec, bad_map);
+    unsigned char s1[MAXS], s2[MAXS];
+    uint8_t m1[256], m2[256];
+    rz_rng rng;
+    rz_rng_seed(&rng, seed);
+    int bad = 0, symmetric_seen = 0;
+    for (int game = 0; game < games; game++) {
+        rz_game_reset(g, s1);
+        rz_game_reset(g, s2);
+        for (;;) {
+            int t1 = rz_game_is_terminal(g, s1), t2 = rz_game_is_terminal(g, s2);
+            bad += t1 != t2;
+            if (t1 || t2) break;
+            bad += rz_game_current_player(g, s1) != rz_game_current_player(g, s2);
+            rz_game_observe(g, s1, o1);
+            rz_game_observe(g, s2, o2);
+            int same = 1;
+            for (int i = 0; i < O; i++) bad += o2[i] != o1[om[i]], same &= o1[i] == o2[i];
+            symmetric_seen += same;
+            int n = rz_game_legal(g, s1, m1);
+            rz_game_legal(g, s2, m2);
+            for (int a = 0; a < A; a++) bad += m2[am[a]] != m1[a];
+            int k = (int)rz_rng_below(&rng, (uint64_t)n), a = 0;
+            for (a = 0; a < A; a++)
+                if (m1[a] && k-- == 0) break;
+            CHECK_OK(rz_game_apply(g, s1, a, &err), &err);
+            CHECK_OK(rz_game_apply(g, s2, am[a], &err), &err);
+        }
+        double r1[2], r2[2];
+        rz_game_returns(g, s1, r1);
+        rz_game_returns(g, s2, r2);
+        bad += r1[0] != r2[0] || r1[1] != r2[1];
+    }
+    CHECKF(bad == 0, "%s: %d disagreements between games and their mirror images", spec, bad);
+    /* the initial positions are symmetric; the test must see asymmetric ones too */
+    CHECKF(symmetric_seen < games * 3, "%s: the random games stayed symmetric", spec);
+done:
+    free(om), free(am), free(o1), free(o2);
+    rz_game_free(g);
+}
+
 int main(void)
 {
     registry_and_specs();
@@ -268,6 +328,11 @@ int main(void)
     simulate("breakthrough", 1000, 7);
     simulate("breakthrough(size=5)", 1000, 8);
     simulate("breakthrough(size=8)", 200, 9);
+    mirror("tictactoe", 2000, 1, 10);
+    mirror("connect4", 1000, 1, 11);
+    mirror("breakthrough", 300, 1, 12);
+    mirror("breakthrough(size=5)", 300, 1, 13);
+    mirror("nim", 10, 0, 14);
     shared_across_threads("connect4");
     shared_across_threads("breakthrough");
     return test_done("test_games");

@@ -154,7 +154,11 @@ local cases = {
   {function() vt:agent{depth = 1} end, "unknown field 'depth'"},
   {function() rz.selfplay{game = "nim", search_depth = 1} end, "value_coef"},
   {function() rz.selfplay{game = "nim", value_lambda = 2} end, "value_lambda"},
+  {function() rz.selfplay{game = "nim", mirror = true} end, "reflection"},
+  {function() rz.selfplay{game = "connect4", mirror = 1} end, "mirror"},
 }
 for i, case in ipairs(cases) do T.raises(case[1], case[2], "misuse case " .. i) end
+local ms = rz.selfplay{game = "connect4", hidden = 8, positions = 2, group = 2, mirror = true}
+T.ok(ms:step().decisions > 0, "a mirror-augmented trainer steps")
 T.ok(tostring(closed_state):find("closed", 1, true), "a closed state prints as closed")
 T.done()

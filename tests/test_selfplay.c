@@ -364,7 +364,7 @@ static void test_search_best(void)
 }
 
 static void run_steps(const rz_game *g, int threads, int steps, float *out, size_t *n,
-                      rz_selfplay_stats *last, int explore, int value)
+                      rz_selfplay_stats *last, int explore, int value, int mirror)
 {
     omp_set_num_threads(threads);
     rz_error err = {0};
@@ -389,6 +389,7 @@ static void run_steps(const rz_game *g, int threads, int steps, float *out, size
         cfg.search_depth = 2;
         cfg.value_lambda = 0.5f;
     }
+    cfg.mirror = mirror;
     rz_mlp_config mc = {0, 0, 2, 32, RZ_ACT_RELU, 0};
     rz_selfplay *t = NULL;
     CHECK_OK(rz_selfplay_create(&t, g, &mc, 5, &cfg, &err), &err);
@@ -402,15 +403,17 @@ static void run_steps(const rz_game *g, int threads, int steps, float *out, size
 
 static void test_thread_invariance(void)
 {
-    const char *specs[] = {"tictactoe", "connect4", "nim(piles=2;3;4)"};
-    for (int k = 0; k < 3; k++) {
+    const char *specs[] = {"tictactoe", "connect4", "nim(piles=2;3;4)", "connect4"};
+    for (int k = 0; k < 4; k++) {
         rz_game *g = game(specs[k]);
         static float a[1 << 16], b[1 << 16];
         size_t na = 0, nb = 0;
         rz_selfplay_stats sa, sb;
-        /* tictactoe: the policy alone; connect4: a value head; nim: search and TD(lambda) */
-        run_steps(g, 1, 3, a, &na, &sa, k == 2, k);
-        run_steps(g, 2, 3, b, &nb, &sb, k == 2, k);
+        /* tictactoe: the policy alone; connect4: a value head; nim: search and TD(lambda);
+         * connect4 again: a value head, search and reflected decisions */
+        const int value = k < 3 ? k : 2, mirror = k == 3;
+        run_steps(g, 1, 3, a, &na, &sa, k == 2, value, mirror);
+        run_steps(g, 2, 3, b, &nb, &sb, k == 2, value, mirror);
         CHECK(na == nb && na > 0);
         CHECKF(memcmp(a, b, na * sizeof(float)) == 0, "%s: parameters differ between 1 and 2 threads",
                specs[k]);
@@ -445,6 +448,16 @@ static void test_config_errors(void)
     rz_selfplay_config_default(&cfg);
     cfg.start_pool = 100;
     CHECK(rz_selfplay_create(&t, g, &mc, 1, &cfg, &err) == RZ_ERR_ARG && strstr(err.msg, "start_pool"));
+    CHECK(t == NULL);
+    rz_selfplay_config_default(&cfg);
+    cfg.mirror = 2;
+    CHECK(rz_selfplay_create(&t, g, &mc, 1, &cfg, &err) == RZ_ERR_ARG && strstr(err.msg, "mirror"));
+    rz_game_free(g);
+    /* nim has no reflection to augment with */
+    g = game("nim");
+    rz_selfplay_config_default(&cfg);
+    cfg.mirror = 1;
+    CHECK(rz_selfplay_create(&t, g, &mc, 1, &cfg, &err) == RZ_ERR_ARG && strstr(err.msg, "reflection"));
     CHECK(t == NULL);
     rz_game_free(g);
 }
