@@ -53,8 +53,8 @@ local run = Run.open("ablation", {
   group = 8, prompts = 8, lr = 1e-4, temperature = 1.0, max_new = 64,
   w_accuracy = 1.0, w_format = 0.2, w_language = 0.2,
   cold_examples = 32, cold_sft_steps = 40,
-  distill_prompts = 384, distill_samples = 2, sft_steps = 200, sft_batch = 32, sft_lr = 2e-3,
-  eval_items = 200, eval_k = 8, eval_every = 15, curve_items = 100,
+  distill_prompts = 1024, distill_samples = 2, sft_steps = 200, sft_batch = 32, sft_lr = 2e-3,
+  eval_items = 200, eval_k = 8, eval_every = 5, curve_items = 200,
   arms = "all",
 }, ...)
 local cfg = run.cfg
@@ -72,6 +72,7 @@ for name in cfg.arms:gmatch("[^,%s]+") do
   end
 end
 assert(not arm.cold_start or arm.r1zero, "ablation: cold_start is measured against r1zero: run both")
+assert(not arm.distilled or arm.r1zero, "ablation: distilled learns from r1zero's traces: run both")
 
 local env = rz.env(string.format("chain(min_terms=4,max_terms=6,max_term=%d,equals=0)", cfg.max_term))
 local tok = r1.tokenizer()
@@ -158,13 +159,20 @@ end
 local base
 if arm.base or arm.r1zero or arm.r1zero_lang then base = base_model("main", cfg.dim, cfg.layers) end
 if arm.base then record("base", "pretrained only", evaluate(base)) end
-local r1lines, target = {}, nil
+local r1lines, target, r1zero = {}, nil, nil
 if arm.r1zero then
-  local r1zero, r1run = rl("r1zero", base, {accuracy = cfg.w_accuracy, format = cfg.w_format})
+  local r1run
+  r1zero, r1run = rl("r1zero", base, {accuracy = cfg.w_accuracy, format = cfg.w_format})
   record("r1zero", "pure RL", evaluate(r1zero))
   curves[#curves + 1] = {name = "r1zero", dir = r1run.dir}
   r1lines = r1.read_metrics(r1run.dir)
-  target = r1lines[#r1lines].eval_pass1
+  -- its final accuracy: the mean of its held-out curve over the last fifth of the steps,
+  -- steadier than the last point alone
+  local sum, n = 0, 0
+  for _, m in ipairs(r1lines) do
+    if m.eval_pass1 and m.step > cfg.steps * 4 // 5 then sum, n = sum + m.eval_pass1, n + 1 end
+  end
+  target = sum / math.max(1, n)
 end
 local function first_reaching(lines, t)
   for _, m in ipairs(lines) do if m.eval_pass1 and m.eval_pass1 >= t then return m.step end end
@@ -188,23 +196,27 @@ if arm.cold_start then
   local after_sft = evaluate(m)
   record("cold_sft", string.format("SFT on %d worked examples, no RL", cfg.cold_examples), after_sft)
   local cm, crun = rl("cold_start", m, {accuracy = cfg.w_accuracy, format = cfg.w_format})
-  local reach = first_reaching(r1.read_metrics(crun.dir), target)
+  -- the first curve step at 90%, 95% and 100% of R1-Zero's final accuracy, for both runs
+  -- (-1: never): a final accuracy near 1 is reached exactly only by chance
+  local clines, reach = r1.read_metrics(crun.dir), {}
+  for _, f in ipairs{0.9, 0.95, 1.0} do
+    reach[#reach + 1] = {fraction = f, pass1 = f * target, cold_start = first_reaching(clines, f * target) or -1,
+                         r1zero = first_reaching(r1lines, f * target) or -1}
+  end
   record("cold_start", string.format("SFT on %d worked examples, then RL", cfg.cold_examples), evaluate(cm),
-         {steps_to_r1zero_final = reach or -1, r1zero_steps_to_final = first_reaching(r1lines, target)})
+         {steps_to_r1zero_final = reach[3].cold_start, r1zero_steps_to_final = reach[3].r1zero, reach = reach})
   curves[#curves + 1] = {name = "cold start", dir = crun.dir}
 end
 
--- (4) distillation from a larger RL-trained teacher; (5) RL on the same student base
+-- (4) distillation: R1-Zero's model (2), larger than the student, is the teacher, as R1 was
+-- for the paper's small models; (5) RL on the same student base
 local large_base, small_base
-if arm.distilled or arm.large_direct then large_base = base_model("large", cfg.large_dim, cfg.large_layers) end
+if arm.large_direct then large_base = base_model("large", cfg.large_dim, cfg.large_layers) end
 if arm.distilled or arm.small_rl then small_base = base_model("small", cfg.small_dim, cfg.small_layers) end
 if arm.distilled then
   local student_path = run.dir .. "/distilled.ckpt"
   local student
   local kept = 0
-  -- a finished teacher run resumes at its last step, so the row is there on every run
-  local teacher = rl("teacher", rz.load(run.dir .. "/base_large.ckpt"), {accuracy = cfg.w_accuracy, format = cfg.w_format})
-  record("teacher", "larger model, pure RL", evaluate(teacher))
   if not cfg.fresh and rz.exists(student_path) then
     local info
     student, info = rz.load(student_path)
@@ -217,8 +229,8 @@ if arm.distilled then
       items[#items + 1] = it
       prompts[#prompts + 1] = it.prompt .. r1.template.suffix
     end
-    local outs = teacher:generate{prompts = prompts, n = cfg.distill_samples, max_new = cfg.max_new,
-                                  temperature = 1.0, seed = cfg.seed + 7}
+    local outs = r1zero:generate{prompts = prompts, n = cfg.distill_samples, max_new = cfg.max_new,
+                                 temperature = 1.0, seed = cfg.seed + 7}
     local ps, cs, seen = {}, {}, {}
     for _, o in ipairs(outs) do
       local it = items[o.prompt]
@@ -235,7 +247,7 @@ if arm.distilled then
            lr = cfg.sft_lr, seed = cfg.seed, name = "distill sft"} end
     student:save(student_path, {extra = tostring(kept)})
   end
-  record("distilled", string.format("small, SFT on %d teacher traces", kept), evaluate(student))
+  record("distilled", string.format("small, SFT on %d traces of r1zero", kept), evaluate(student))
 end
 if arm.small_rl then
   local srl, srun = rl("small_rl", small_base, {accuracy = cfg.w_accuracy, format = cfg.w_format})
@@ -294,11 +306,16 @@ for _, r in ipairs(rows) do
                               r.mixing, r.len)
 end
 for _, r in ipairs(rows) do
-  if r.steps_to_r1zero_final then
-    md[#md + 1] = string.format("\nHeld-out pass@1 %.2f (R1-Zero's last curve point) is first reached at RL step %s " ..
-                                "with cold start, at step %s by R1-Zero.", target or 0,
-                                r.steps_to_r1zero_final >= 0 and tostring(r.steps_to_r1zero_final) or "never",
-                                tostring(r.r1zero_steps_to_final))
+  if r.reach then
+    md[#md + 1] = string.format("\nR1-Zero's final held-out pass@1 (its curve's mean over the last fifth of the steps) " ..
+                                "is %.3f. The first RL step (curve every %d steps) at which each run reaches:\n",
+                                target, cfg.eval_every)
+    md[#md + 1] = "| share of R1-Zero's final | pass@1 | cold start | R1-Zero |\n|---|---|---|---|"
+    local function step(s) return s >= 0 and tostring(s) or "never" end
+    for _, x in ipairs(r.reach) do
+      md[#md + 1] = string.format("| %.0f%% | %.3f | %s | %s |", 100 * x.fraction, x.pass1, step(x.cold_start),
+                                  step(x.r1zero))
+    end
   end
 end
 md[#md + 1] = "\nMixing is the share of non-ASCII letters in the reasoning; the tokenizer has ASCII letters only, " ..

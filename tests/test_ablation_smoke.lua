@@ -1,6 +1,6 @@
 -- test_ablation_smoke.lua: experiments/ablation.lua end to end at a tiny size: first two
 -- arms alone (arms=), then all of them in the same directory, which reuses what the
--- first run left (base models, the distilled student, the direct model, the teacher).
+-- first run left (the small and large base models, small RL, the direct model).
 local rz = require "rlzero"
 local T = dofile((os.getenv("srcdir") or ".") .. "/tests/luatest.lua")
 local srcdir = os.getenv("srcdir") or "."
@@ -25,15 +25,16 @@ local function rows()
 end
 
 T.ok(not pcall(script, tiny("cold_start")), "cold_start alone is refused: it is measured against r1zero")
+T.ok(not pcall(script, tiny("distilled")), "distilled alone is refused: r1zero is its teacher")
 T.ok(not pcall(script, tiny("distill")), "an unknown arm is refused")
 
-script(tiny("distilled,large_direct"))
-T.eq(rows(), "teacher,distilled,large_direct", "arms= runs only the arms named")
+script(tiny("small_rl,large_direct"))
+T.eq(rows(), "small_rl,large_direct", "arms= runs only the arms named")
 T.ok(not rz.exists(dir .. "/base_main.ckpt"), "no arm asked for the main base model")
 
 script(tiny("all"))
-T.eq(rows(), "base,r1zero,cold_sft,cold_start,teacher,distilled,small_rl,large_direct,r1zero_lang",
-     "all arms, the teacher's row included when its student is reused")
+T.eq(rows(), "base,r1zero,cold_sft,cold_start,distilled,small_rl,large_direct,r1zero_lang",
+     "all arms, the reused ones included")
 local md = io.open(dir .. "/results.md"):read("a")
 T.ok(md:find("hardest slice: the chains with the most terms (6)", 1, true) ~= nil, "results.md explains the slice")
 
