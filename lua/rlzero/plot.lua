@@ -61,7 +61,8 @@ function M.svg(o)
       end
     end
     if #pts == 1 then
-      add('<circle cx="%s" cy="%s" r="3" fill="%s"/>', pts[1]:match("([^,]+),([^,]+)"), color)
+      local cx, cy = pts[1]:match("([^,]+),([^,]+)")
+      add('<circle cx="%s" cy="%s" r="3" fill="%s"/>', cx, cy, color)
     elseif #pts > 1 then
       add('<polyline fill="none" stroke="%s" stroke-width="1.8" points="%s"/>', color, table.concat(pts, " "))
     end
