@@ -34,6 +34,9 @@ const char *lrz_opt_str(lua_State *L, int idx, const char *what, const char *fie
 /* A string field that must be one of choices; returns its index. */
 int lrz_opt_enum(lua_State *L, int idx, const char *what, const char *field, const char *def,
                  const char *const *choices);
+/* The AdamW fields (lr, beta1, beta2, eps, weight_decay, grad_clip, warmup, total_steps,
+ * min_lr_ratio) of the table at idx, each defaulting to c's value. */
+void lrz_opt_adamw(lua_State *L, int idx, const char *what, rz_adamw_config *c);
 /* Pushes field `field` of the table at idx (or nil when idx is not a table). */
 int lrz_getfield(lua_State *L, int idx, const char *field);
 

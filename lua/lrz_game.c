@@ -507,7 +507,7 @@ static const char *const selfplay_fields[] = {
     "game", "hidden", "layers", "activation", "positions", "group", "opening_max", "temperature",
     "mu", "minibatches", "estimator", "scale", "eps_low", "eps_high", "beta", "kl", "loss",
     "ref_reset", "entropy_coef", "first_plies", "holdout", "start_pool", "explore", "value_coef", "value_lambda", "search_depth",
-    "search_temperature", "mirror", "lr", "beta1", "beta2", "weight_decay", "grad_clip",
+    "search_temperature", "mirror", "lr", "beta1", "beta2", "eps", "weight_decay", "grad_clip",
     "warmup", "total_steps", "min_lr_ratio", "seed", "init_seed", NULL};
 
 /* rz.selfplay{game = "tictactoe" | rz.game, hidden = 64, layers = 2, ...} */
@@ -553,14 +553,9 @@ static int rz_selfplay_new(lua_State *L)
     c.search_temperature = (float)lrz_opt_num(L, 1, W, "search_temperature", c.search_temperature,
                                               1e-4, 100.0);
     c.mirror = lrz_opt_bool(L, 1, W, "mirror", 0);
-    c.opt.lr = (float)lrz_opt_num(L, 1, W, "lr", c.opt.lr, 0.0, 10.0);
-    c.opt.beta1 = (float)lrz_opt_num(L, 1, W, "beta1", c.opt.beta1, 0.0, 0.9999);
-    c.opt.beta2 = (float)lrz_opt_num(L, 1, W, "beta2", c.opt.beta2, 0.0, 0.9999);
-    c.opt.weight_decay = (float)lrz_opt_num(L, 1, W, "weight_decay", 0.0, 0.0, 10.0);
-    c.opt.grad_clip = (float)lrz_opt_num(L, 1, W, "grad_clip", c.opt.grad_clip, 0.0, 1e6);
-    c.opt.warmup = (int)lrz_opt_int(L, 1, W, "warmup", 0, 0, 1 << 30);
-    c.opt.total_steps = (int)lrz_opt_int(L, 1, W, "total_steps", 0, 0, 1 << 30);
-    c.opt.min_lr_ratio = (float)lrz_opt_num(L, 1, W, "min_lr_ratio", c.opt.min_lr_ratio, 0.0, 1.0);
+    c.opt.weight_decay = 0.0f; /* no weight decay or schedule unless asked */
+    c.opt.warmup = c.opt.total_steps = 0;
+    lrz_opt_adamw(L, 1, W, &c.opt);
     c.seed = (uint64_t)lrz_opt_int(L, 1, W, "seed", 1, 0, LUA_MAXINTEGER);
     uint64_t init_seed = (uint64_t)lrz_opt_int(L, 1, W, "init_seed", (lua_Integer)c.seed, 0, LUA_MAXINTEGER);
     rz_error err = {0};

@@ -208,7 +208,7 @@ static int grpo_new(lua_State *L)
         "beta", "eps_low", "eps_high", "kl", "loss", "estimator", "scale", "mu", "minibatches",
         "ref_reset", "mask_truncated", "overlong_max", "overlong_cache", "dynamic_sampling",
         "max_resample", "shards", "max_new", "temperature", "top_k", "top_p", "min_p", "stop", "lr",
-        "beta1", "beta2", "weight_decay", "grad_clip", "warmup", "total_steps", "min_lr_ratio",
+        "beta1", "beta2", "eps", "weight_decay", "grad_clip", "warmup", "total_steps", "min_lr_ratio",
         "seed", "item_seed", NULL};
     const char *what = "rz.grpo";
     luaL_checktype(L, 1, LUA_TTABLE);
@@ -246,14 +246,10 @@ static int grpo_new(lua_State *L)
     read_sampling(L, 1, what, &c.gen.sampling);
     int *stops = lua_newuserdatauv(L, RZ_GEN_MAX_STOP * 64 * sizeof(int), 0); /* copied by create */
     read_stops(L, 1, what, tok, &c.gen, stops);
-    c.opt.lr = (float)lrz_opt_num(L, 1, what, "lr", 1e-4, 0, 10);
-    c.opt.beta1 = (float)lrz_opt_num(L, 1, what, "beta1", c.opt.beta1, 0, 0.999999);
-    c.opt.beta2 = (float)lrz_opt_num(L, 1, what, "beta2", c.opt.beta2, 0, 0.999999999);
-    c.opt.weight_decay = (float)lrz_opt_num(L, 1, what, "weight_decay", 0.0, 0, 10);
-    c.opt.grad_clip = (float)lrz_opt_num(L, 1, what, "grad_clip", c.opt.grad_clip, 0, 1e30);
-    c.opt.warmup = (int)lrz_opt_int(L, 1, what, "warmup", 0, 0, 1 << 30);
-    c.opt.total_steps = (int)lrz_opt_int(L, 1, what, "total_steps", 0, 0, 1 << 30);
-    c.opt.min_lr_ratio = (float)lrz_opt_num(L, 1, what, "min_lr_ratio", c.opt.min_lr_ratio, 0, 1);
+    c.opt.lr = 1e-4f; /* GRPO's defaults: a small rate, no weight decay, no schedule */
+    c.opt.weight_decay = 0.0f;
+    c.opt.warmup = c.opt.total_steps = 0;
+    lrz_opt_adamw(L, 1, what, &c.opt);
     c.seed = (uint64_t)lrz_opt_int(L, 1, what, "seed", 1, 0, LUA_MAXINTEGER);
     lua_Integer item_seed = lrz_opt_int(L, 1, what, "item_seed", (lua_Integer)eh->seed, 0, LUA_MAXINTEGER);
 

@@ -432,9 +432,8 @@ static const char *const adamw_fields[] = {"lr", "beta1", "beta2", "eps", "weigh
                                            "grad_clip", "warmup", "total_steps", "min_lr_ratio",
                                            NULL};
 
-static void read_adamw(lua_State *L, int idx, rz_adamw_config *c, const char *what)
+void lrz_opt_adamw(lua_State *L, int idx, const char *what, rz_adamw_config *c)
 {
-    lrz_check_fields(L, idx, what, adamw_fields);
     c->lr = (float)lrz_opt_num(L, idx, what, "lr", c->lr, 0, 10);
     c->beta1 = (float)lrz_opt_num(L, idx, what, "beta1", c->beta1, 0, 0.999999);
     c->beta2 = (float)lrz_opt_num(L, idx, what, "beta2", c->beta2, 0, 0.999999999);
@@ -444,6 +443,12 @@ static void read_adamw(lua_State *L, int idx, rz_adamw_config *c, const char *wh
     c->warmup = (int)lrz_opt_int(L, idx, what, "warmup", c->warmup, 0, 1 << 30);
     c->total_steps = (int)lrz_opt_int(L, idx, what, "total_steps", c->total_steps, 0, 1 << 30);
     c->min_lr_ratio = (float)lrz_opt_num(L, idx, what, "min_lr_ratio", c->min_lr_ratio, 0, 1);
+}
+
+static void read_adamw(lua_State *L, int idx, rz_adamw_config *c, const char *what)
+{
+    lrz_check_fields(L, idx, what, adamw_fields);
+    lrz_opt_adamw(L, idx, what, c);
 }
 
 /* rz.adamw(model, {lr=, ...}) */
