@@ -82,6 +82,8 @@ for name in cfg.arms:gmatch("[^,%s]+") do
   end
 end
 assert(not arm.cold_start or arm.r1zero, "ablation: cold_start is measured against r1zero: run both")
+assert(not arm.cold_start or cfg.eval_every > 0,
+       "ablation: cold_start is measured on the held-out curves: eval_every must be > 0")
 assert(not arm.distilled or arm.r1zero, "ablation: distilled learns from r1zero's traces: run both")
 
 local env = rz.env(string.format("chain(min_terms=4,max_terms=6,max_term=%d,equals=0)", cfg.max_term))
@@ -178,11 +180,7 @@ if arm.r1zero then
   r1lines = r1.read_metrics(r1run.dir)
   -- its final accuracy: the mean of its held-out curve over the last fifth of the steps,
   -- steadier than the last point alone
-  local sum, n = 0, 0
-  for _, m in ipairs(r1lines) do
-    if m.eval_pass1 and m.step > cfg.steps * 4 // 5 then sum, n = sum + m.eval_pass1, n + 1 end
-  end
-  target = sum / math.max(1, n)
+  target = r1.mean_over(r1lines, "eval_pass1", cfg.steps * 4 // 5 + 1, cfg.steps)
 end
 local function first_reaching(lines, t)
   for _, m in ipairs(lines) do if m.eval_pass1 and m.eval_pass1 >= t then return m.step end end

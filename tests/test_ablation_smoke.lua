@@ -26,6 +26,10 @@ end
 
 T.ok(not pcall(script, tiny("cold_start")), "cold_start alone is refused: it is measured against r1zero")
 T.ok(not pcall(script, tiny("distilled")), "distilled alone is refused: r1zero is its teacher")
+local no_curve = tiny("r1zero,cold_start")
+no_curve.eval_every = 0
+local ok, msg = pcall(script, no_curve)
+T.ok(not ok and tostring(msg):find("eval_every", 1, true), "cold start without held-out curves is refused")
 T.ok(not pcall(script, tiny("distill")), "an unknown arm is refused")
 
 script(tiny("small_rl,large_direct"))

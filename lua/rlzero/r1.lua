@@ -187,8 +187,9 @@ function M.probe(o)
           right_worked = c.w > 0 and c.rw / c.w or 0, right_direct = c.d > 0 and c.rd / c.d or 0}
 end
 
--- Mean of field `key` over metrics lines with step in [lo, hi].
-local function mean_over(lines, key, lo, hi)
+-- Mean of field `key` over metrics lines (read_metrics) with step in [lo, hi]; NaN when
+-- none has it.
+function M.mean_over(lines, key, lo, hi)
   local s, n = 0, 0
   for _, m in ipairs(lines) do
     if m.step >= lo and m.step <= hi and type(m[key]) == "number" then s, n = s + m[key], n + 1 end
@@ -212,7 +213,7 @@ end
 -- Mean completion length over the first and the last 10% of RL steps.
 function M.length_start_end(lines, steps)
   local w = math.max(1, steps // 10)
-  return mean_over(lines, "len_mean", 1, w), mean_over(lines, "len_mean", steps - w + 1, steps)
+  return M.mean_over(lines, "len_mean", 1, w), M.mean_over(lines, "len_mean", steps - w + 1, steps)
 end
 
 -- GRPO from `model` with the env's rule rewards. Checkpoints to run's last.ckpt every
