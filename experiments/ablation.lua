@@ -18,8 +18,8 @@
 -- and a corpus whose tagged chain questions are thought through step by step only 5% of
 -- the time (p_worked_think; the rest: a short thought and a guess), so the base model
 -- rarely reasons inside the template and RL has to bring it out.
--- Measured at these defaults (seed 1; about 22 min for the arms after R1-Zero's on two
--- threads, the main base and R1-Zero's arms before that on one):
+-- Measured at these defaults (seed 1; 36 min from scratch on two threads, most of it
+-- pretraining the three bases):
 --   R1-Zero: held-out pass@1 0.040 -> 0.930, mean length 15.4 -> 56.1 tokens.
 --   cold start (SFT on 32 worked examples): 0.930 before any RL; reaches 90% and 95% of
 --     R1-Zero's final accuracy (0.967, its curve's mean over the last fifth) at RL step 1,
