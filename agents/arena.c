@@ -4,7 +4,8 @@
  * Head-to-head games run in lockstep like self-play: per ply one batched forward for each
  * policy over the games where it moves, reference players in parallel with one instance
  * per thread (a player's move depends only on the RNG state it is given, so which
- * instance plays does not matter). Every game has its own RNG stream: the counts do not
+ * instance plays does not matter), greedy searches in parallel with one copy of the
+ * network per thread (likewise). Every game has its own RNG stream: the counts do not
  * depend on the thread count. */
 #include <math.h>
 #include <stdio.h>
@@ -144,7 +145,59 @@ int rz_agent_act(const rz_game *g, const rz_agent *a, const void *state, rz_rng 
 typedef struct {
     const rz_agent *agent;
     rz_player **inst; /* (threads) for a reference player */
+    rz_mlp **nets;    /* (threads) for a greedy search: [0] the agent's own, the rest copies */
 } seat_agent;
+
+/* One network per thread for a greedy search, whose forward passes write the network's
+ * activations: nets[0] is the agent's own, the others are copies of its parameters. A
+ * search's move depends only on the parameters and the position, so which copy searches a
+ * game does not matter. */
+static int search_nets(seat_agent *sa, int T, rz_error *err)
+{
+    sa->nets = calloc((size_t)T, sizeof *sa->nets);
+    if (!sa->nets) return rz_error_set(err, RZ_ERR_NOMEM, "arena: cannot allocate the search networks");
+    rz_mlp *own = sa->agent->mlp;
+    sa->nets[0] = own;
+    const rz_params *src = rz_mlp_params(own);
+    for (int k = 1; k < T; k++) {
+        int rc = rz_mlp_create(&sa->nets[k], rz_mlp_cfg(own), 0, err);
+        if (rc) return rc;
+        memcpy(rz_mlp_params(sa->nets[k])->param, src->param, src->numel * sizeof(float));
+    }
+    return RZ_OK;
+}
+
+static void search_nets_free(seat_agent *sa, int T)
+{
+    if (!sa->nets) return;
+    for (int k = 1; k < T; k++) rz_mlp_free(sa->nets[k]);
+    free(sa->nets);
+}
+
+/* The greedy search's move in each of the games rows[0..B), the games dealt to the threads;
+ * on failure the error of the first failing game in row order. */
+static int search_moves(const rz_game *g, const seat_agent *sa, const unsigned char *states,
+                        const int *rows, int B, int *moves, rz_error *err)
+{
+    const size_t S = rz_game_state_size(g);
+    int first = B;
+    rz_error ferr = {0};
+#pragma omp parallel for schedule(dynamic, 1)
+    for (int k = 0; k < B; k++) {
+        rz_error e = {0};
+        const int i = rows[k];
+        if (rz_search_best(g, sa->nets[thread_num()], states + (size_t)i * S,
+                           sa->agent->search_depth, &moves[i], NULL, NULL, &e) != RZ_OK) {
+#pragma omp critical(arena_search_err)
+            if (k < first) {
+                first = k;
+                ferr = e;
+            }
+        }
+    }
+    if (first == B) return RZ_OK;
+    return rz_error_set(err, ferr.code ? ferr.code : RZ_ERR_STATE, "%s", ferr.msg);
+}
 
 int rz_arena_play(const rz_game *g, const rz_agent *a, const rz_agent *b, int a_seat, int games,
                   uint64_t seed, rz_arena_result *res, rz_error *err)
@@ -159,7 +212,7 @@ int rz_arena_play(const rz_game *g, const rz_agent *a, const rz_agent *b, int a_
         return rz_error_set(err, RZ_ERR_ARG, "arena: games = %d must be in 1..%d", games, 1 << 22);
     const int n = games, I = rz_game_obs_size(g), A = rz_game_num_actions(g), T = max_threads();
     const size_t S = rz_game_state_size(g);
-    seat_agent seats[2] = {{a_seat == 0 ? a : b, NULL}, {a_seat == 0 ? b : a, NULL}};
+    seat_agent seats[2] = {{a_seat == 0 ? a : b, NULL, NULL}, {a_seat == 0 ? b : a, NULL, NULL}};
     unsigned char *states = rz_alloc((size_t)n * S, "arena states", err);
     rz_rng *rngs = states ? rz_alloc((size_t)n * sizeof *rngs, "arena rngs", err) : NULL;
     int *moves = rngs ? rz_alloc((size_t)n * sizeof *moves, "arena moves", err) : NULL;
@@ -172,6 +225,7 @@ int rz_arena_play(const rz_game *g, const rz_agent *a, const rz_agent *b, int a_
     float *scores = roots ? rz_alloc((size_t)n * A * sizeof *scores, "arena search scores", err) : NULL;
     rc = scores ? RZ_OK : RZ_ERR_NOMEM;
     for (int s = 0; s < 2 && !rc; s++) {
+        if (greedy_search(seats[s].agent)) rc = search_nets(&seats[s], T, err);
         if (!seats[s].agent->player) continue;
         seats[s].inst = calloc((size_t)T, sizeof *seats[s].inst);
         if (!seats[s].inst) rc = rz_error_set(err, RZ_ERR_NOMEM, "arena: cannot allocate players");
@@ -196,11 +250,7 @@ int rz_arena_play(const rz_game *g, const rz_agent *a, const rz_agent *b, int a_
             if (B == 0) continue;
             any = 1;
             if (greedy_search(ag)) {
-                /* greedy search: one alpha-beta per game, in game order (the network's
-                 * activations are shared) */
-                for (int k = 0; k < B && !rc; k++)
-                    rc = rz_search_best(g, ag->mlp, states + (size_t)rows[k] * S, ag->search_depth,
-                                        &moves[rows[k]], NULL, NULL, err);
+                rc = search_moves(g, &seats[s], states, rows, B, moves, err);
             } else if (ag->mlp) {
                 const float *logits;
                 if (ag->search_depth > 0) {
@@ -270,6 +320,7 @@ int rz_arena_play(const rz_game *g, const rz_agent *a, const rz_agent *b, int a_
         res->plies_mean = plies / n;
     }
     for (int s = 0; s < 2; s++) {
+        search_nets_free(&seats[s], T);
         if (!seats[s].inst) continue;
         for (int k = 0; k < T; k++) rz_player_free(seats[s].inst[k]);
         free(seats[s].inst);

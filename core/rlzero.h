@@ -1018,7 +1018,8 @@ typedef struct {
 /* games games from the initial state, a in seat a_seat (0 moves first) and b in the other.
  * Game i draws from rz_rng_stream(seed, i, 0, 0) (both agents' random choices). Games run
  * in lockstep with OpenMP over games; each reference player gets one instance per
- * thread; the result does not depend on the thread count. a and b may be the same. */
+ * thread, and a greedy search (search_depth > 0, temperature 0) one copy of its network
+ * per thread; the result does not depend on the thread count. a and b may be the same. */
 int rz_arena_play(const rz_game *g, const rz_agent *a, const rz_agent *b, int a_seat, int games,
                   uint64_t seed, rz_arena_result *res, rz_error *err);
 

@@ -582,6 +582,68 @@ static void test_arena_known(void)
     rz_game_free(ttt);
 }
 
+/* A greedy searching agent in the arena: its games are dealt to the threads, each with its
+ * own copy of the network. The counts are the same for 1 and 2 threads, and the same as
+ * replaying each game alone from its stream (the search draws nothing, so the random
+ * player's moves come from the game's stream in order). */
+static void test_arena_search(void)
+{
+    rz_error err = {0};
+    rz_game *g = game("connect4");
+    rz_mlp *m = NULL;
+    rz_mlp_config mc = {rz_game_obs_size(g), rz_game_num_actions(g), 2, 16, RZ_ACT_RELU, 1};
+    REQUIRE(rz_mlp_create(&m, &mc, 7, &err) == RZ_OK);
+    rz_player *rnd = NULL;
+    REQUIRE(rz_player_create(&rnd, g, "random", &err) == RZ_OK);
+    rz_agent a = {m, NULL, 0.0f, 2}, b = {NULL, rnd, 0.0f, 0};
+    const int games = 12;
+    for (int seat = 0; seat < 2; seat++) {
+        rz_arena_result r1, r2;
+        omp_set_num_threads(1);
+        CHECK_OK(rz_arena_play(g, &a, &b, seat, games, 21, &r1, &err), &err);
+        omp_set_num_threads(2);
+        CHECK_OK(rz_arena_play(g, &a, &b, seat, games, 21, &r2, &err), &err);
+        CHECKF(r1.wins == r2.wins && r1.draws == r2.draws && r1.plies_mean == r2.plies_mean,
+               "seat %d: %d/%d/%d on 1 thread, %d/%d/%d on 2", seat, r1.wins, r1.draws, r1.losses,
+               r2.wins, r2.draws, r2.losses);
+        int wins = 0, draws = 0;
+        double plies = 0.0;
+        unsigned char st[512];
+        REQUIRE(rz_game_state_size(g) <= sizeof st);
+        for (int i = 0; i < games; i++) {
+            rz_rng rng;
+            rz_rng_stream(&rng, 21, (uint64_t)i, 0, 0);
+            rz_game_reset(g, st);
+            while (!rz_game_is_terminal(g, st)) {
+                int act = -1;
+                if (rz_game_current_player(g, st) == seat)
+                    CHECK_OK(rz_search_best(g, m, st, 2, &act, NULL, NULL, &err), &err);
+                else
+                    CHECK_OK(rz_player_act(rnd, st, &rng, &act, &err), &err);
+                REQUIRE(rz_game_apply(g, st, act, &err) == RZ_OK);
+            }
+            double ret[2];
+            rz_game_returns(g, st, ret);
+            wins += ret[seat] > ret[1 - seat];
+            draws += ret[seat] == ret[1 - seat];
+            plies += rz_game_move_count(g, st);
+        }
+        CHECKF(wins == r2.wins && draws == r2.draws && plies / games == r2.plies_mean,
+               "seat %d: the arena's %d/%d differ from the games replayed alone (%d/%d)", seat,
+               r2.wins, r2.draws, wins, draws);
+    }
+    /* both seats the same searching agent: its network serves either seat in turn */
+    rz_arena_result s1, s2;
+    omp_set_num_threads(1);
+    CHECK_OK(rz_arena_play(g, &a, &a, 0, 4, 3, &s1, &err), &err);
+    omp_set_num_threads(2);
+    CHECK_OK(rz_arena_play(g, &a, &a, 0, 4, 3, &s2, &err), &err);
+    CHECK(s1.wins == s2.wins && s1.draws == s2.draws && s1.plies_mean == s2.plies_mean);
+    rz_player_free(rnd);
+    rz_mlp_free(m);
+    rz_game_free(g);
+}
+
 static void test_winning_moves(void)
 {
     rz_error err = {0};
@@ -686,6 +748,7 @@ int main(void)
     test_explore();
     test_config_errors();
     test_arena_known();
+    test_arena_search();
     test_winning_moves();
     test_elo();
     test_learning();
