@@ -9,7 +9,7 @@
 --   (5) small_rl        the same small student base trained by RL directly
 --   (6) large_direct    the larger base trained by SFT on direct answers (no reasoning)
 --   (7) r1zero_lang     (2) with the language-consistency reward; language-mixing measured
---                       for every row
+--                       for every row (meaningful with p_mixed > 0: see below)
 --
 --   rlzero experiments/ablation.lua [out=runs/ablation] [seed=1] [steps=N] [fresh=true]
 --                                   [arms=all | arms=distilled,large_direct,...]
@@ -54,6 +54,7 @@ local run = Run.open("ablation", {
   steps = 200, seed = 1,
   max_term = 99, -- the chain task's largest term (see above for 9)
   p_worked_think = 0.05,
+  p_mixed = 0.0, -- share of the corpus's worked and tagged documents in Greek (see above)
   -- the three sizes: main (as in r1zero.lua, the teacher), large (direct answers), small (student)
   dim = 96, layers = 3, large_dim = 128, large_layers = 4, small_dim = 64, small_layers = 2,
   -- max_term=99 needs context = 104: six terms of 99 make a template prompt of 20 tokens
@@ -87,9 +88,10 @@ assert(not arm.cold_start or cfg.eval_every > 0,
 assert(not arm.distilled or arm.r1zero, "ablation: distilled learns from r1zero's traces: run both")
 
 local env = rz.env(string.format("chain(min_terms=4,max_terms=6,max_term=%d,equals=0)", cfg.max_term))
-local tok = r1.tokenizer()
+local tok = r1.tokenizer{mixed = cfg.p_mixed > 0}
 -- documents are packed to the context, less room for the end of text
-local c = r1.corpus(env, {seed = cfg.seed, p_worked_think = cfg.p_worked_think, max_chars = cfg.context - 2})
+local c = r1.corpus(env, {seed = cfg.seed, p_worked_think = cfg.p_worked_think, p_mixed = cfg.p_mixed,
+                          max_chars = cfg.context - 2})
 local corpus_opts = c:options()
 
 local function base_model(name, dim, layers)
@@ -162,7 +164,8 @@ local function worked_pairs(n, first)
     for t in it.prompt:gmatch("%d+") do terms[#terms + 1] = tonumber(t) end
     ps[#ps + 1] = it.prompt .. r1.template.suffix
     -- the chain restated, then its steps: the corpus's form of a thought-through answer
-    cs[#cs + 1] = corpus.chain(terms) .. "=" .. corpus.worked(terms) .. "</think> <answer>" .. it.answer .. "</answer>"
+    -- (in English, for a bilingual corpus: the language of a readable cold start)
+    cs[#cs + 1] = c:thought(terms, false) .. "</think> <answer>" .. it.answer .. "</answer>"
   end
   return ps, cs
 end
@@ -326,8 +329,16 @@ for _, r in ipairs(rows) do
     end
   end
 end
-md[#md + 1] = "\nMixing is the share of non-ASCII letters in the reasoning; the tokenizer has ASCII letters only, " ..
-              "so it is 0 by construction and the language reward here only rewards non-empty reasoning."
+if cfg.p_mixed > 0 then
+  md[#md + 1] = string.format("\nMixing is the share of non-ASCII letters in the reasoning. The corpus is bilingual: " ..
+                              "%.0f%% of its worked and tagged documents are in Greek words, and the template " ..
+                              "has no words, so a model may reason in either language; the language reward " ..
+                              "is the share of the reasoning's letters in the prompt's script (ASCII).",
+                              100 * cfg.p_mixed)
+else
+  md[#md + 1] = "\nMixing is the share of non-ASCII letters in the reasoning; the corpus is English only (p_mixed=0), " ..
+                "so it is 0 by construction and the language reward here only rewards non-empty reasoning."
+end
 rz.write_file(run.dir .. "/results.md", table.concat(md, "\n") .. "\n")
 local res = {env = env:name(), steps = cfg.steps, rows = rows, wall_seconds = rz.clock() - t_start}
 for _, r in ipairs(rows) do res["pass1_" .. r.name] = r.pass1_greedy end

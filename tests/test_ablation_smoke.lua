@@ -42,5 +42,20 @@ T.eq(rows(), "base,r1zero,cold_sft,cold_start,distilled,small_rl,large_direct,r1
 local md = io.open(dir .. "/results.md"):read("a")
 T.ok(md:find("hardest slice: the chains with the most terms (6)", 1, true) ~= nil, "results.md explains the slice")
 
-os.execute("rm -rf '" .. dir .. "'")
+T.ok(md:find("English only (p_mixed=0)", 1, true) ~= nil, "results.md says the corpus is English only")
+
+-- a bilingual corpus: its own base models (the tokenizer has the Greek letters too), and
+-- the language rows measured on it
+local mixed = tiny("base,r1zero,r1zero_lang")
+mixed.out = dir .. "-mixed"
+mixed.p_mixed = 0.5
+script(mixed)
+dir = mixed.out
+T.eq(rows(), "base,r1zero,r1zero_lang", "the language arms on a bilingual corpus")
+md = io.open(dir .. "/results.md"):read("a")
+T.ok(md:find("50% of its worked and tagged documents are in Greek", 1, true) ~= nil, "results.md explains the mixing")
+local base = rz.load(dir .. "/base_main.ckpt")
+T.ok(pcall(function() return base:tokenizer():encode("αρα 14") end), "the base model's tokenizer has the Greek letters")
+
+os.execute("rm -rf '" .. dir .. "' '" .. dir:gsub("%-mixed$", "") .. "'")
 T.done()

@@ -41,6 +41,45 @@ for _, spec in ipairs{"chain(equals=0)", "chain"} do
   T.eq(#held, 0, spec .. ": none is held out (" .. table.concat(held, " ", 1, math.min(#held, 5)) .. ")")
 end
 
+-- a bilingual corpus (p_mixed): English and Greek documents, every thought-through answer
+-- ending in words of one language, no held-out chain, and a tokenizer that reads it back
+do
+  local env = rz.env("chain(equals=0)")
+  local c = r1.corpus(env, {seed = 3, p_mixed = 0.5, p_worked_think = 0.5})
+  local tok = r1.tokenizer{mixed = true}
+  local greek, english, thoughts, greek_thoughts, bad_thought, held, roundtrip = 0, 0, 0, 0, 0, 0, 0
+  for step = 1, 10 do
+    for _, text in ipairs(c:batch(step, 20)) do
+      if text:find("αρα", 1, true) or text:find("ποσο", 1, true) or text:find("προσθεσε", 1, true) then
+        greek = greek + 1
+      end
+      if text:find("what is", 1, true) or text:find("add ", 1, true) then english = english + 1 end
+      for th in text:gmatch("<think>([^<]*=%d+[^<]*)</think>") do
+        if th:find(", αρα %d+$") then greek_thoughts = greek_thoughts + 1
+        elseif th:find(", so %d+$") then thoughts = thoughts + 1
+        else bad_thought = bad_thought + 1 end
+      end
+      for chain in text:gmatch("[%d+]+") do
+        local n = select(2, chain:gsub("%+", "")) + 1
+        if n >= 4 and not chain:match("^%+") and not chain:match("%+$") and env:held_out(chain) then
+          held = held + 1
+        end
+      end
+      if tok:decode(tok:encode(text)) == text then roundtrip = roundtrip + 1 end
+    end
+  end
+  T.ok(greek > 20 and english > 20, string.format("both languages are written (%d Greek, %d English texts)", greek, english))
+  T.ok(thoughts > 10 and greek_thoughts > 10,
+       string.format("thought-through answers in both languages (%d English, %d Greek)", thoughts, greek_thoughts))
+  T.eq(bad_thought, 0, "every thought-through answer ends in words")
+  T.eq(held, 0, "no held-out chain in the bilingual corpus")
+  T.eq(roundtrip, 200, "the bilingual tokenizer reads every text back")
+  T.ok(not pcall(function() return r1.tokenizer():encode("αρα") end), "the English tokenizer has no Greek letters")
+  T.ok(not pcall(r1.tokenizer, {mixd = true}), "r1.tokenizer refuses an unknown field")
+  T.eq(r1.corpus(env, {seed = 3}):options().p_mixed, nil, "an English-only corpus's options are those of before")
+  T.eq(c:options().p_mixed, 0.5, "a bilingual corpus's options name its share")
+end
+
 -- without the rule, about 1 in 8 chains would be held out: the check above can fail
 local env = rz.env("chain(equals=0)")
 local n, h = 0, 0

@@ -18,6 +18,13 @@
 --            the chain and its worked steps ("<think>3+4+2+5=7+2+5=9+5=14</think>") and
 --            the right answer;
 --   prose    small stories with numbers, and tagged prose questions.
+-- With p_mixed > 0 the corpus is bilingual, as the web text behind R1-Zero's base was: that
+-- share of the worked and tagged documents is written in Greek words ("ποσο κανει 3+4+2+5?
+-- <think>3+4+2+5=7+2+5=9+5=14, αρα 14</think> <answer>14</answer>"), the rest in English,
+-- and every thought-through answer ends in words ("..., so 14" or "..., αρα 14"). A model
+-- pretrained on it reasons in either language under the language-neutral RL template; the
+-- language reward and rz.language_mixing tell them apart (Greek letters are not ASCII).
+-- At p_mixed = 0 (the default) the documents are exactly those of the English-only corpus.
 -- What it never holds: a held-out test problem, as a chain or as a step of a worked chain
 -- (the caller says which chains are held out, by `held_out`, a function of the chain
 -- "3+4+2+5", or `exclude`, a set of them), and the RL template (the bare chain, "?",
@@ -27,6 +34,9 @@ local M = {}
 -- The tokenizer every model here uses: characters plus the four tags.
 M.alphabet = "0123456789+-*/=().,?: abcdefghijklmnopqrstuvwxyz"
 M.specials = {"<think>", "</think>", "<answer>", "</answer>"}
+-- The second language's letters (lowercase Greek with final sigma), added to the alphabet
+-- of a bilingual corpus's tokenizer (r1.tokenizer{mixed = true}).
+M.greek = "αβγδεζηθικλμνξοπρσςτυφχψω"
 
 -- The chain of terms as text: {3, 4, 2} -> "3+4+2".
 function M.chain(terms) return table.concat(terms, "+") end
@@ -68,6 +78,7 @@ local DEFAULTS = {
   p_alone = 0.3,         -- share of texts that are one tagged chain question alone
   p_guess_wrong = 0.6,   -- share of answers given at once (no worked steps) that are off
   max_chars = 78,        -- documents are packed up to this many characters
+  p_mixed = 0,           -- share of worked and tagged documents written in Greek (see above)
 }
 
 function M.new(opts)
@@ -86,6 +97,8 @@ end
 function Corpus:options()
   local o = {version = M.version}
   for k in pairs(DEFAULTS) do if k ~= "exclude" and k ~= "held_out" then o[k] = self[k] end end
+  -- an English-only corpus is the one written before p_mixed existed: keep its caches valid
+  if o.p_mixed == 0 then o.p_mixed = nil end
   return o
 end
 
@@ -118,6 +131,28 @@ function Corpus:task_terms()
 end
 
 local SHORT_THOUGHTS = {"easy", "i know this", "simple", "quick sum", "known", "ok", "sure"}
+-- the same documents in Greek words, for a bilingual corpus (p_mixed)
+local GREEK = {
+  easy = "ευκολο",
+  thoughts = {"το ξερω", "απλο", "γρηγορο αθροισμα", "γνωστο", "ενταξει", "σιγουρα"},
+  questions = {"ποσο κανει %s?", "βρες %s.", "προσθεσε %s.", "%s, ποσο κανει?", "%s κανει ποσο?"},
+  worked = {"προσθεσε %s βημα βημα: %s=%s, αρα %d", "για το αθροισμα %s: %s=%s. το αθροισμα ειναι %d"},
+  so = "αρα",
+}
+
+-- Whether the next document is written in Greek: drawn only in a bilingual corpus, so that an
+-- English-only one draws exactly the numbers it drew before p_mixed existed.
+function Corpus:greek()
+  return self.p_mixed > 0 and math.random() < self.p_mixed
+end
+
+-- A thought-through answer's reasoning: the chain restated, then its steps; a bilingual
+-- corpus ends it in words of the document's language (", so 14" or ", αρα 14").
+function Corpus:thought(terms, greek)
+  local c, w = M.chain(terms), M.worked(terms)
+  if self.p_mixed <= 0 then return c .. "=" .. w end
+  return string.format("%s=%s, %s %s", c, w, greek and GREEK.so or "so", w:match("(%d+)$"))
+end
 local NOUNS = {"apples", "boats", "birds", "coins", "books", "cats", "stones", "cars", "trees"}
 local NAMES = {"tom", "ann", "sam", "eva", "max", "lia", "ben", "zoe"}
 
@@ -147,23 +182,26 @@ function Corpus:worked_doc()
   -- the prose forms restate the chain before its steps, as a thought-through answer does
   local forms = {"add %s in steps: %s=%s, so it is %d", "to sum %s: %s=%s. the sum is %d",
                  "%s one at a time %s=%s so the sum is %d"}
+  if self:greek() then forms = GREEK.worked end
   return string.format(pick(forms), c, c, w, s)
 end
 
 function Corpus:tagged_chain()
   local t = self:task_terms()
   local c = M.chain(t)
+  local greek = self:greek()
   -- never "%s?": with the bare chain that is the RL template (r1.template). Some forms
   -- start with the chain, so that questions at the very start of a text are seen too.
-  local q = string.format(pick{"what is %s?", "find %s.", "sum %s.", "how much is %s?", "add %s.",
-                               "%s, what is it?", "%s is how much?", "%s makes what?"}, c)
+  local q = string.format(pick(greek and GREEK.questions or
+                               {"what is %s?", "find %s.", "sum %s.", "how much is %s?", "add %s.",
+                                "%s, what is it?", "%s is how much?", "%s makes what?"}), c)
   local w = M.worked(t)
   local s = tonumber(w:match("(%d+)$"))
   -- a thought-through answer first restates the chain, so the steps follow it as in the
   -- worked documents ("3+4+2+5=7+2+5=..."): without it the first step must copy the chain
   -- from the question across the tag, which a small model gets wrong nearly every time
   if math.random() < self.p_worked_think then
-    return string.format("%s <think>%s=%s</think> <answer>%d</answer>", q, c, w, s)
+    return string.format("%s <think>%s</think> <answer>%d</answer>", q, self:thought(t, greek), s)
   end
   -- answers given at once are guesses, often off by a little (p_guess_wrong), as quick
   -- answers in real text are: reasoning written out is what makes an answer reliable
@@ -175,7 +213,8 @@ function Corpus:tagged_chain()
   -- "easy" is the most common short thought, so that greedy decoding of a base model
   -- answers at once (the worked steps begin with the chain's first digit, which alone
   -- would otherwise out-vote each of several short thoughts)
-  local thought = math.random() < 0.5 and "easy" or pick(SHORT_THOUGHTS)
+  local thought = math.random() < 0.5 and (greek and GREEK.easy or "easy")
+                  or pick(greek and GREEK.thoughts or SHORT_THOUGHTS)
   return string.format("%s <think>%s</think> <answer>%d</answer>", q, thought, a)
 end
 

@@ -18,8 +18,14 @@ local M = {}
 -- close it and give "<answer>...</answer>". The corpus never holds this form.
 M.template = {prefix = "", suffix = "? <think>"}
 
-function M.tokenizer()
-  return rz.tokenizer.chars{alphabet = corpus.alphabet, specials = corpus.specials}
+-- The characters of the corpus plus its four tags; opts.mixed = true adds the second
+-- language's letters, for a bilingual corpus (corpus option p_mixed > 0).
+function M.tokenizer(opts)
+  for k in pairs(opts or {}) do
+    if k ~= "mixed" then error("r1.tokenizer: unknown field '" .. tostring(k) .. "'", 2) end
+  end
+  local alphabet = corpus.alphabet .. ((opts or {}).mixed and corpus.greek or "")
+  return rz.tokenizer.chars{alphabet = alphabet, specials = corpus.specials}
 end
 
 local function check_fields(o, allowed, what)
