@@ -293,6 +293,16 @@ if arm.r1zero_lang then
   record("r1zero_lang", "pure RL + language reward", evaluate(lm))
   curves[#curves + 1] = {name = "r1zero+lang", dir = lrun.dir}
 end
+-- the language reward of the sampled RL completions (the share of their reasoning's letters
+-- in the prompt's script) over the first and last tenth of the steps, with and without it
+local lang_rl = {}
+for _, c in ipairs(curves) do
+  if c.name == "r1zero" or c.name == "r1zero+lang" then
+    local lines, tenth = r1.read_metrics(c.dir), math.max(1, cfg.steps // 10)
+    lang_rl[#lang_rl + 1] = {name = c.name, first = r1.mean_over(lines, "language", 1, tenth),
+                             last = r1.mean_over(lines, "language", cfg.steps - tenth + 1, cfg.steps)}
+  end
+end
 
 r1.plots(run.dir, curves)
 
@@ -330,16 +340,22 @@ for _, r in ipairs(rows) do
   end
 end
 if cfg.p_mixed > 0 then
-  md[#md + 1] = string.format("\nMixing is the share of non-ASCII letters in the reasoning. The corpus is bilingual: " ..
-                              "%.0f%% of its worked and tagged documents are in Greek words, and the template " ..
-                              "has no words, so a model may reason in either language; the language reward " ..
-                              "is the share of the reasoning's letters in the prompt's script (ASCII).",
-                              100 * cfg.p_mixed)
+  md[#md + 1] = string.format("\nMixing is the share of non-ASCII letters in the greedy reasoning. The corpus is " ..
+                              "bilingual: %.0f%% of its worked and tagged documents are in Greek words, and its " ..
+                              "writers think in Greek %.0f%% of the time whatever the question's language; the " ..
+                              "template has no words, so a model may reason in either. The language reward is " ..
+                              "the share of the reasoning's letters in the prompt's script (ASCII).",
+                              100 * cfg.p_mixed, 100 * cfg.p_mixed)
+  if #lang_rl > 0 then
+    md[#md + 1] = "\n| run | language reward of the RL samples, first tenth of the steps | last tenth |\n|---|---|---|"
+    for _, l in ipairs(lang_rl) do md[#md + 1] = string.format("| %s | %.3f | %.3f |", l.name, l.first, l.last) end
+  end
 else
   md[#md + 1] = "\nMixing is the share of non-ASCII letters in the reasoning; the corpus is English only (p_mixed=0), " ..
                 "so it is 0 by construction and the language reward here only rewards non-empty reasoning."
 end
 rz.write_file(run.dir .. "/results.md", table.concat(md, "\n") .. "\n")
-local res = {env = env:name(), steps = cfg.steps, rows = rows, wall_seconds = rz.clock() - t_start}
+local res = {env = env:name(), steps = cfg.steps, rows = rows, wall_seconds = rz.clock() - t_start,
+             language_rl = #lang_rl > 0 and lang_rl or nil}
 for _, r in ipairs(rows) do res["pass1_" .. r.name] = r.pass1_greedy end
 run:results(res)

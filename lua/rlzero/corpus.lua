@@ -19,11 +19,13 @@
 --            the right answer;
 --   prose    small stories with numbers, and tagged prose questions.
 -- With p_mixed > 0 the corpus is bilingual, as the web text behind R1-Zero's base was: that
--- share of the worked and tagged documents is written in Greek words ("ποσο κανει 3+4+2+5?
--- <think>3+4+2+5=7+2+5=9+5=14, αρα 14</think> <answer>14</answer>"), the rest in English,
--- and every thought-through answer ends in words ("..., so 14" or "..., αρα 14"). A model
--- pretrained on it reasons in either language under the language-neutral RL template; the
--- language reward and rz.language_mixing tell them apart (Greek letters are not ASCII).
+-- share of the worked and tagged documents is written in Greek words, the rest in English,
+-- and every thought-through answer ends in words ("..., so 14" or "..., αρα 14"). The
+-- writers think in either language whatever the question's, the thought's language drawn
+-- on its own with the same share ("what is 3+4+2+5? <think>3+4+2+5=7+2+5=9+5=14, αρα
+-- 14</think> <answer>14</answer>"), so a model pretrained on it reasons in either language
+-- under the wordless RL template; the language reward and rz.language_mixing tell them
+-- apart (Greek letters are not ASCII).
 -- At p_mixed = 0 (the default) the documents are exactly those of the English-only corpus.
 -- What it never holds: a held-out test problem, as a chain or as a step of a worked chain
 -- (the caller says which chains are held out, by `held_out`, a function of the chain
@@ -201,7 +203,7 @@ function Corpus:tagged_chain()
   -- worked documents ("3+4+2+5=7+2+5=..."): without it the first step must copy the chain
   -- from the question across the tag, which a small model gets wrong nearly every time
   if math.random() < self.p_worked_think then
-    return string.format("%s <think>%s</think> <answer>%d</answer>", q, self:thought(t, greek), s)
+    return string.format("%s <think>%s</think> <answer>%d</answer>", q, self:thought(t, self:greek()), s)
   end
   -- answers given at once are guesses, often off by a little (p_guess_wrong), as quick
   -- answers in real text are: reasoning written out is what makes an answer reliable
@@ -213,6 +215,7 @@ function Corpus:tagged_chain()
   -- "easy" is the most common short thought, so that greedy decoding of a base model
   -- answers at once (the worked steps begin with the chain's first digit, which alone
   -- would otherwise out-vote each of several short thoughts)
+  greek = self:greek() -- the thought's own language
   local thought = math.random() < 0.5 and (greek and GREEK.easy or "easy")
                   or pick(greek and GREEK.thoughts or SHORT_THOUGHTS)
   return string.format("%s <think>%s</think> <answer>%d</answer>", q, thought, a)
