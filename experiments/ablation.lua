@@ -43,7 +43,10 @@
 --     letters); pure RL keeps mixing (0.855; its samples' language reward is 0.45 in the
 --     first and last tenth of the steps); the language reward removes it (0.000; its
 --     samples 0.52 -> 0.997) at a small cost in accuracy (0.745 vs 0.760, hardest slice
---     0.319 vs 0.362), as the paper found.
+--     0.319 vs 0.362), as the paper found. All arms at p_mixed=0.5 (32 min): cold start
+--     reasons in English (mixing 0.000) and reaches R1-Zero's final accuracy (0.742) at
+--     step 10, R1-Zero at 105; but the 64/2 student learns neither way (distilled 0.025,
+--     small RL 0.020), so distillation does not reproduce there.
 --
 -- arms= names the arms to run (base, r1zero, cold_start, distilled, small_rl,
 -- large_direct, r1zero_lang; cold_start and distilled need r1zero), for short runs that look at a few;
