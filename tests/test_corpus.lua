@@ -76,6 +76,8 @@ do
   T.eq(roundtrip, 200, "the bilingual tokenizer reads every text back")
   T.ok(not pcall(function() return r1.tokenizer():encode("αρα") end), "the English tokenizer has no Greek letters")
   T.ok(not pcall(r1.tokenizer, {mixd = true}), "r1.tokenizer refuses an unknown field")
+  local ok, msg = pcall(corpus.new, {p_mixed = 1.5})
+  T.ok(not ok and tostring(msg):find("p_mixed", 1, true), "a share outside [0, 1] is refused, naming p_mixed")
   T.eq(r1.corpus(env, {seed = 3}):options().p_mixed, nil, "an English-only corpus's options are those of before")
   T.eq(c:options().p_mixed, 0.5, "a bilingual corpus's options name its share")
 end

@@ -90,6 +90,9 @@ function M.new(opts)
     if DEFAULTS[k] == nil and k ~= "exclude" and k ~= "held_out" then error("rlzero.corpus: unknown option '" .. tostring(k) .. "'", 2) end
     self[k] = v
   end
+  if type(self.p_mixed) ~= "number" or not (self.p_mixed >= 0 and self.p_mixed <= 1) then
+    error("rlzero.corpus: p_mixed must be a share in [0, 1], got " .. tostring(self.p_mixed), 2)
+  end
   self.exclude = self.exclude or {}
   return self
 end
@@ -142,19 +145,20 @@ local GREEK = {
   so = "αρα",
 }
 
--- Whether the next document is written in Greek: drawn only in a bilingual corpus, so that an
--- English-only one draws exactly the numbers it drew before p_mixed existed.
+-- Whether the next document (or thought) is in Greek: drawn only in a bilingual corpus, so
+-- that an English-only one draws exactly the numbers it drew before p_mixed existed.
 function Corpus:greek()
   return self.p_mixed > 0 and math.random() < self.p_mixed
 end
 
 -- A thought-through answer's reasoning: the chain restated, then its steps; a bilingual
--- corpus ends it in words of the document's language (", so 14" or ", αρα 14").
+-- corpus ends it in words, Greek when `greek` is true (", so 14" or ", αρα 14").
 function Corpus:thought(terms, greek)
   local c, w = M.chain(terms), M.worked(terms)
   if self.p_mixed <= 0 then return c .. "=" .. w end
   return string.format("%s=%s, %s %s", c, w, greek and GREEK.so or "so", w:match("(%d+)$"))
 end
+
 local NOUNS = {"apples", "boats", "birds", "coins", "books", "cats", "stones", "cars", "trees"}
 local NAMES = {"tom", "ann", "sam", "eva", "max", "lia", "ben", "zoe"}
 
