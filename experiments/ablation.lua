@@ -185,6 +185,13 @@ local base
 if arm.base or arm.r1zero or arm.r1zero_lang then base = base_model("main", cfg.dim, cfg.layers) end
 if arm.base then record("base", "pretrained only", evaluate(base)) end
 local r1lines, target, r1zero = {}, nil, nil
+-- the language reward of the sampled RL completions (the share of their reasoning's letters
+-- in the prompt's script) over the first and last tenth of the steps, with and without it
+local lang_rl = {}
+local function record_lang_rl(name, lines)
+  local first, last = r1.start_end(lines, "language", cfg.steps)
+  lang_rl[#lang_rl + 1] = {name = name, first = first, last = last}
+end
 if arm.r1zero then
   local r1run
   r1zero, r1run = rl("r1zero", base, {accuracy = cfg.w_accuracy, format = cfg.w_format})
@@ -194,6 +201,7 @@ if arm.r1zero then
   -- its final accuracy: the mean of its held-out curve over the last fifth of the steps,
   -- steadier than the last point alone
   target = r1.mean_over(r1lines, "eval_pass1", cfg.steps * 4 // 5 + 1, cfg.steps)
+  record_lang_rl("r1zero", r1lines)
 end
 local function first_reaching(lines, t)
   for _, m in ipairs(lines) do if m.eval_pass1 and m.eval_pass1 >= t then return m.step end end
@@ -302,16 +310,7 @@ if arm.r1zero_lang then
                       {accuracy = cfg.w_accuracy, format = cfg.w_format, language = cfg.w_language})
   record("r1zero_lang", "pure RL + language reward", evaluate(lm))
   curves[#curves + 1] = {name = "r1zero+lang", dir = lrun.dir}
-end
--- the language reward of the sampled RL completions (the share of their reasoning's letters
--- in the prompt's script) over the first and last tenth of the steps, with and without it
-local lang_rl = {}
-for _, c in ipairs(curves) do
-  if c.name == "r1zero" or c.name == "r1zero+lang" then
-    local lines, tenth = r1.read_metrics(c.dir), math.max(1, cfg.steps // 10)
-    lang_rl[#lang_rl + 1] = {name = c.name, first = r1.mean_over(lines, "language", 1, tenth),
-                             last = r1.mean_over(lines, "language", cfg.steps - tenth + 1, cfg.steps)}
-  end
+  record_lang_rl("r1zero+lang", r1.read_metrics(lrun.dir))
 end
 
 r1.plots(run.dir, curves)

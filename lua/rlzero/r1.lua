@@ -216,11 +216,14 @@ function M.read_metrics(dir)
   return lines
 end
 
--- Mean completion length over the first and the last 10% of RL steps.
-function M.length_start_end(lines, steps)
+-- Means of field `key` over the first and the last 10% of RL steps.
+function M.start_end(lines, key, steps)
   local w = math.max(1, steps // 10)
-  return M.mean_over(lines, "len_mean", 1, w), M.mean_over(lines, "len_mean", steps - w + 1, steps)
+  return M.mean_over(lines, key, 1, w), M.mean_over(lines, key, steps - w + 1, steps)
 end
+
+-- Mean completion length over the first and the last 10% of RL steps.
+function M.length_start_end(lines, steps) return M.start_end(lines, "len_mean", steps) end
 
 -- GRPO from `model` with the env's rule rewards. Checkpoints to run's last.ckpt every
 -- ckpt_every steps and resumes from it. Logs per-step metrics (plus a greedy held-out
