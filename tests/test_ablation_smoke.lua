@@ -14,8 +14,8 @@ local function tiny(arms)
           small_dim = 16, small_layers = 1, heads = 2, group = 2, prompts = 2, eval_every = 1,
           cold_examples = 4, cold_sft_steps = 2, distill_prompts = 4, sft_steps = 2, sft_batch = 4}
 end
-local function rows()
-  local res = rz.json_decode(io.open(dir .. "/results.json"):read("a"))
+local function rows(d)
+  local res = rz.json_decode(io.open(d .. "/results.json"):read("a"))
   local names = {}
   for _, r in ipairs(res.rows) do
     names[#names + 1] = r.name
@@ -33,11 +33,11 @@ T.ok(not ok and tostring(msg):find("eval_every", 1, true), "cold start without h
 T.ok(not pcall(script, tiny("distill")), "an unknown arm is refused")
 
 script(tiny("small_rl,large_direct"))
-T.eq(rows(), "small_rl,large_direct", "arms= runs only the arms named")
+T.eq(rows(dir), "small_rl,large_direct", "arms= runs only the arms named")
 T.ok(not rz.exists(dir .. "/base_main.ckpt"), "no arm asked for the main base model")
 
 script(tiny("all"))
-T.eq(rows(), "base,r1zero,cold_sft,cold_start,distilled,small_rl,large_direct,r1zero_lang",
+T.eq(rows(dir), "base,r1zero,cold_sft,cold_start,distilled,small_rl,large_direct,r1zero_lang",
      "all arms, the reused ones included")
 local md = io.open(dir .. "/results.md"):read("a")
 T.ok(md:find("hardest slice: the chains with the most terms (6)", 1, true) ~= nil, "results.md explains the slice")
@@ -50,12 +50,11 @@ local mixed = tiny("base,r1zero,r1zero_lang")
 mixed.out = dir .. "-mixed"
 mixed.p_mixed = 0.5
 script(mixed)
-dir = mixed.out
-T.eq(rows(), "base,r1zero,r1zero_lang", "the language arms on a bilingual corpus")
-md = io.open(dir .. "/results.md"):read("a")
+T.eq(rows(mixed.out), "base,r1zero,r1zero_lang", "the language arms on a bilingual corpus")
+md = io.open(mixed.out .. "/results.md"):read("a")
 T.ok(md:find("50% of its worked and tagged documents are in Greek", 1, true) ~= nil, "results.md explains the mixing")
-local base = rz.load(dir .. "/base_main.ckpt")
+local base = rz.load(mixed.out .. "/base_main.ckpt")
 T.ok(pcall(function() return base:tokenizer():encode("αρα 14") end), "the base model's tokenizer has the Greek letters")
 
-os.execute("rm -rf '" .. dir .. "' '" .. dir:gsub("%-mixed$", "") .. "'")
+os.execute("rm -rf '" .. dir .. "' '" .. mixed.out .. "'")
 T.done()
