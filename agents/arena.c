@@ -90,6 +90,11 @@ static int agent_check(const rz_game *g, const rz_agent *a, const char *what, rz
         if (a->search_depth > 0 && !c->value)
             return rz_error_set(err, RZ_ERR_ARG, "%s: a search needs a network with a value head",
                                 what);
+        if (a->solve_nodes < 0 || (a->solve_nodes > 0 && (a->search_depth == 0 || a->temperature != 0.0f)))
+            return rz_error_set(err, RZ_ERR_ARG,
+                                "%s: solve_nodes = %ld needs a greedy search (search_depth > 0, "
+                                "temperature 0)",
+                                what, a->solve_nodes);
     }
     return RZ_OK;
 }
@@ -108,6 +113,13 @@ int rz_agent_act(const rz_game *g, const rz_agent *a, const void *state, rz_rng 
         return rz_error_set(err, RZ_ERR_ILLEGAL, "agent act: the game is over");
     if (a->player) return rz_player_act(a->player, state, rng, action, err);
     const int I = rz_game_obs_size(g), A = rz_game_num_actions(g);
+    if (greedy_search(a) && a->solve_nodes > 0) {
+        rz_solver *sv;
+        if ((rc = rz_solver_create(&sv, g, a->solve_nodes, err))) return rc;
+        rc = rz_search_best_solved(g, a->mlp, sv, a->solve_nodes, state, a->search_depth, action, NULL, err);
+        rz_solver_free(sv);
+        return rc;
+    }
     if (greedy_search(a))
         return rz_search_best(g, a->mlp, state, a->search_depth, action, NULL, NULL, err);
     if (a->search_depth > 0) {
@@ -146,13 +158,14 @@ typedef struct {
     const rz_agent *agent;
     rz_player **inst; /* (threads) for a reference player */
     rz_mlp **nets;    /* (threads) for a greedy search: [0] the agent's own, the rest copies */
+    rz_solver **solvers; /* (threads) for a greedy search with solve_nodes > 0 */
 } seat_agent;
 
 /* One network per thread for a greedy search, whose forward passes write the network's
  * activations: nets[0] is the agent's own, the others are copies of its parameters. A
  * search's move depends only on the parameters and the position, so which copy searches a
  * game does not matter. */
-static int search_nets(seat_agent *sa, int T, rz_error *err)
+static int search_nets(const rz_game *g, seat_agent *sa, int T, rz_error *err)
 {
     sa->nets = calloc((size_t)T, sizeof *sa->nets);
     if (!sa->nets) return rz_error_set(err, RZ_ERR_NOMEM, "arena: cannot allocate the search networks");
@@ -164,11 +177,22 @@ static int search_nets(seat_agent *sa, int T, rz_error *err)
         if (rc) return rc;
         memcpy(rz_mlp_params(sa->nets[k])->param, src->param, src->numel * sizeof(float));
     }
+    if (sa->agent->solve_nodes > 0) {
+        sa->solvers = calloc((size_t)T, sizeof *sa->solvers);
+        if (!sa->solvers) return rz_error_set(err, RZ_ERR_NOMEM, "arena: cannot allocate the solvers");
+        for (int k = 0; k < T; k++) {
+            int rc = rz_solver_create(&sa->solvers[k], g, sa->agent->solve_nodes, err);
+            if (rc) return rc;
+        }
+    }
     return RZ_OK;
 }
 
 static void search_nets_free(seat_agent *sa, int T)
 {
+    if (sa->solvers)
+        for (int k = 0; k < T; k++) rz_solver_free(sa->solvers[k]);
+    free(sa->solvers);
     if (!sa->nets) return;
     for (int k = 1; k < T; k++) rz_mlp_free(sa->nets[k]);
     free(sa->nets);
@@ -186,8 +210,12 @@ static int search_moves(const rz_game *g, const seat_agent *sa, const unsigned c
     for (int k = 0; k < B; k++) {
         rz_error e = {0};
         const int i = rows[k];
-        if (rz_search_best(g, sa->nets[thread_num()], states + (size_t)i * S,
-                           sa->agent->search_depth, &moves[i], NULL, NULL, &e) != RZ_OK) {
+        const int th = thread_num();
+        const void *st = states + (size_t)i * S;
+        const int depth = sa->agent->search_depth;
+        if ((sa->solvers ? rz_search_best_solved(g, sa->nets[th], sa->solvers[th], sa->agent->solve_nodes,
+                                                 st, depth, &moves[i], NULL, &e)
+                         : rz_search_best(g, sa->nets[th], st, depth, &moves[i], NULL, NULL, &e)) != RZ_OK) {
 #pragma omp critical(arena_search_err)
             if (k < first) {
                 first = k;
@@ -212,7 +240,7 @@ int rz_arena_play(const rz_game *g, const rz_agent *a, const rz_agent *b, int a_
         return rz_error_set(err, RZ_ERR_ARG, "arena: games = %d must be in 1..%d", games, 1 << 22);
     const int n = games, I = rz_game_obs_size(g), A = rz_game_num_actions(g), T = max_threads();
     const size_t S = rz_game_state_size(g);
-    seat_agent seats[2] = {{a_seat == 0 ? a : b, NULL, NULL}, {a_seat == 0 ? b : a, NULL, NULL}};
+    seat_agent seats[2] = {{a_seat == 0 ? a : b, NULL, NULL, NULL}, {a_seat == 0 ? b : a, NULL, NULL, NULL}};
     unsigned char *states = rz_alloc((size_t)n * S, "arena states", err);
     rz_rng *rngs = states ? rz_alloc((size_t)n * sizeof *rngs, "arena rngs", err) : NULL;
     int *moves = rngs ? rz_alloc((size_t)n * sizeof *moves, "arena moves", err) : NULL;
@@ -225,7 +253,7 @@ int rz_arena_play(const rz_game *g, const rz_agent *a, const rz_agent *b, int a_
     float *scores = roots ? rz_alloc((size_t)n * A * sizeof *scores, "arena search scores", err) : NULL;
     rc = scores ? RZ_OK : RZ_ERR_NOMEM;
     for (int s = 0; s < 2 && !rc; s++) {
-        if (greedy_search(seats[s].agent)) rc = search_nets(&seats[s], T, err);
+        if (greedy_search(seats[s].agent)) rc = search_nets(g, &seats[s], T, err);
         if (!seats[s].agent->player) continue;
         seats[s].inst = calloc((size_t)T, sizeof *seats[s].inst);
         if (!seats[s].inst) rc = rz_error_set(err, RZ_ERR_NOMEM, "arena: cannot allocate players");
@@ -408,7 +436,7 @@ int rz_arena_perfect_lines(const rz_game *g, const rz_agent *a, int a_seat, long
         return rz_error_set(err, RZ_ERR_ARG, "perfect lines: seat = %d must be 0 or 1", a_seat);
     if (max_nodes < 1) return rz_error_set(err, RZ_ERR_ARG, "perfect lines: max_nodes must be >= 1");
     rz_arena_result r = {0};
-    lines_walk w = {g, {a->mlp, NULL, 0.0f, a->search_depth}, a_seat, max_nodes, &r, 0.0, err};
+    lines_walk w = {g, {a->mlp, NULL, 0.0f, a->search_depth, a->solve_nodes}, a_seat, max_nodes, &r, 0.0, err};
     _Alignas(16) unsigned char st[ARENA_STATE_MAX];
     rz_game_reset(g, st);
     rc = walk_lines(&w, st);
@@ -510,7 +538,7 @@ int rz_arena_winning_moves(const rz_game *g, const rz_agent *a, int holdout, lon
                             "winning moves: max_positions must be in 1..2^26, max_nodes >= 1");
     size_t cap = 1;
     while (cap < (size_t)max_positions * 2) cap <<= 1;
-    moves_walk w = {g, {a->mlp, NULL, 0.0f, a->search_depth}, holdout, max_positions, max_nodes, NULL, cap - 1,
+    moves_walk w = {g, {a->mlp, NULL, 0.0f, a->search_depth, a->solve_nodes}, holdout, max_positions, max_nodes, NULL, cap - 1,
                     0, 0, 0, err};
     w.seen = rz_alloc(cap * sizeof *w.seen, "winning moves: position table", err);
     if (!w.seen) return RZ_ERR_NOMEM;

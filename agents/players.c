@@ -144,9 +144,7 @@ static int search_root(search *s, const void *st, int depth, rz_rng *rng, int *a
         memcpy(child, st, g->state_size);
         g->def->apply(g, child, moves[i]);
         int v = -negamax(s, child, depth - 1, -INF, -best);
-        if (s->aborted)
-            return rz_error_set(err, RZ_ERR_STATE, "%s: search budget of %ld nodes exceeded", g->name,
-                                s->max_nodes);
+        if (s->aborted) return RZ_OK; /* the caller decides whether that is an error */
         if (v > best) {
             best = v;
             best_move = moves[i];
@@ -176,13 +174,32 @@ static int tt_alloc(search *s, size_t entries, rz_error *err)
     return RZ_OK;
 }
 
+static int over_budget(const search *s, rz_error *err)
+{
+    return rz_error_set(err, RZ_ERR_STATE, "%s: search budget of %ld nodes exceeded", s->g->name,
+                        s->max_nodes);
+}
+
+/* A new generation of the table: its entries count as empty. */
+static void tt_clear(search *s)
+{
+    if (!s->tt) return;
+    if (++s->gen == 0) {
+        memset(s->tt, 0, (s->tt_mask + 1) * sizeof *s->tt);
+        s->gen = 1;
+    }
+}
+
 static int solve_with(search *s, const void *state, rz_rng *rng, int *value, int *plies,
                       int *best_action, rz_error *err)
 {
     const rz_game *g = s->g;
     int status = g->def->status(g, state), score, action = -1, rc;
+    s->nodes = 0;
+    s->aborted = 0;
     if (status != RZ_GAME_ONGOING) score = terminal_score(g, state, status);
     else if ((rc = search_root(s, state, 0, rng, &action, &score, err))) return rc;
+    if (s->aborted) return RZ_OK; /* outputs untouched */
     *value = score > 0 ? 1 : score < 0 ? -1 : 0;
     if (plies) *plies = score ? RZ_GAME_WIN - (score > 0 ? score : -score) - moves_played(g, state) : 0;
     if (best_action) *best_action = action;
@@ -196,7 +213,52 @@ int rz_game_solve(const rz_game *g, const void *state, long max_nodes, int *valu
     int rc;
     if (g->def->key && (rc = tt_alloc(&s, tt_entries(max_nodes), err))) return rc;
     rc = solve_with(&s, state, NULL, value, plies, best_action, err);
+    if (!rc && s.aborted) rc = over_budget(&s, err);
     free(s.tt);
+    return rc;
+}
+
+/* ------------------------------------------------------------------ solver */
+
+struct rz_solver {
+    search s;
+};
+
+int rz_solver_create(rz_solver **out, const rz_game *g, long max_nodes, rz_error *err)
+{
+    *out = NULL;
+    if (!g) return rz_error_set(err, RZ_ERR_ARG, "solver: game is NULL");
+    if (max_nodes < 1) return rz_error_set(err, RZ_ERR_ARG, "solver: max_nodes = %ld must be >= 1", max_nodes);
+    rz_solver *sv = rz_alloc(sizeof *sv, "solver", err);
+    if (!sv) return RZ_ERR_NOMEM;
+    memset(sv, 0, sizeof *sv);
+    sv->s.g = g;
+    sv->s.exact = 1;
+    int rc = g->def->key ? tt_alloc(&sv->s, tt_entries(max_nodes), err) : RZ_OK;
+    if (rc) {
+        rz_free(sv);
+        return rc;
+    }
+    *out = sv;
+    return RZ_OK;
+}
+
+void rz_solver_free(rz_solver *sv)
+{
+    if (!sv) return;
+    free(sv->s.tt);
+    rz_free(sv);
+}
+
+void rz_solver_clear(rz_solver *sv) { tt_clear(&sv->s); }
+
+int rz_solver_solve(rz_solver *sv, const void *state, long max_nodes, int *solved, int *value,
+                    int *plies, int *best_action, rz_error *err)
+{
+    if (!sv || !state || !solved || !value) return rz_error_set(err, RZ_ERR_ARG, "solver: NULL argument");
+    sv->s.max_nodes = max_nodes;
+    int rc = solve_with(&sv->s, state, NULL, value, plies, best_action, err);
+    *solved = !rc && !sv->s.aborted;
     return rc;
 }
 
@@ -294,17 +356,13 @@ int rz_player_act(rz_player *p, const void *state, rz_rng *rng, int *action, rz_
         *action = k ? pick(wins, k, rng) : pick(moves, n, rng);
         return RZ_OK;
     }
-    case P_MINIMAX:
-        p->s.gen++; /* a fresh table each call: act depends on the state and the rng only */
-        if (p->s.gen == 0 && p->s.tt) {
-            memset(p->s.tt, 0, (p->s.tt_mask + 1) * sizeof *p->s.tt);
-            p->s.gen = 1;
-        }
-        p->s.nodes = 0;
+    case P_MINIMAX: {
+        tt_clear(&p->s); /* a fresh table each call: act depends on the state and the rng only */
         p->s.max_nodes = p->max_nodes;
         p->s.exact = 1;
-        p->s.aborted = 0;
-        return solve_with(&p->s, state, rng, &value, NULL, action, err);
+        int rc = solve_with(&p->s, state, rng, &value, NULL, action, err);
+        return rc || !p->s.aborted ? rc : over_budget(&p->s, err);
+    }
     case P_ALPHABETA: {
         search s = {.g = g, .max_nodes = LONG_MAX, .exact = 0};
         return search_root(&s, state, p->depth, rng, action, &score, err);

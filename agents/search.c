@@ -14,6 +14,10 @@
  * held-out child, and through the max of negamax one such value spoils every position above
  * it. The network is never trained at held-out positions either way.
  *
+ * rz_search_best_solved puts an exact solver over the rules (rz_solver) in front of the
+ * greedy search: where it can decide the position within its budget, the value is known
+ * and the network's search only chooses among the moves that keep it (rlzero.h).
+ *
  * Every root of a batch is expanded level by level into flat arrays; all horizon nodes of
  * all roots go through the network together, in chunks of SEARCH_CHUNK rows. The chunking
  * depends only on the roots, and each node is written by one thread, so the scores do not
@@ -24,7 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "rlzero.h"
+#include "game.h"
 
 #define SEARCH_DISCOUNT 0.999f
 #define SEARCH_CHUNK 4096
@@ -269,6 +273,7 @@ typedef struct {
     size_t S;
     unsigned char *kids[RZ_SEARCH_MAX_DEPTH + 1]; /* (A, S) the children of the node at each depth */
     float *obs;                                   /* (A, I) */
+    const uint8_t *allowed; /* (A) the root's moves searched, or NULL: all */
     long nodes;
     rz_error *err;
     int rc;
@@ -330,10 +335,17 @@ static int ab_children(ab_search *s, const unsigned char *st, int p, int depth, 
 static float ab_node(ab_search *s, const unsigned char *st, int depth, float alpha, float beta,
                      int root, int *best)
 {
+    const uint8_t *allowed = root ? s->allowed : NULL;
     const int p = rz_game_current_player(s->g, st);
     ab_child ch[SEARCH_ACTIONS_MAX];
-    const int n = ab_children(s, st, p, depth, ch);
+    int n = ab_children(s, st, p, depth, ch);
     if (s->rc || n == 0) return 0.0f;
+    if (allowed) { /* the root's moves outside the set are not searched */
+        int k = 0;
+        for (int i = 0; i < n; i++)
+            if (allowed[ch[i].action]) ch[k++] = ch[i];
+        n = k;
+    }
     if (!root && depth > 1) /* best first for p; a stable insertion sort keeps id order among equals */
         for (int i = 1; i < n; i++) {
             ab_child c = ch[i];
@@ -363,8 +375,8 @@ static float ab_node(ab_search *s, const unsigned char *st, int depth, float alp
     return bestv;
 }
 
-int rz_search_best(const rz_game *g, rz_mlp *m, const void *state, int depth, int *action,
-                   float *value, long *nodes, rz_error *err)
+static int search_best(const rz_game *g, rz_mlp *m, const void *state, int depth,
+                       const uint8_t *allowed, int *action, float *value, long *nodes, rz_error *err)
 {
     if (!g || !m || !state || !action)
         return rz_error_set(err, RZ_ERR_ARG, "search: NULL argument");
@@ -373,7 +385,8 @@ int rz_search_best(const rz_game *g, rz_mlp *m, const void *state, int depth, in
     const int I = rz_game_obs_size(g), A = rz_game_num_actions(g);
     if (rz_game_is_terminal(g, state))
         return rz_error_set(err, RZ_ERR_ILLEGAL, "search: the root is a finished game");
-    ab_search s = {.g = g, .m = m, .I = I, .A = A, .S = rz_game_state_size(g), .err = err};
+    ab_search s = {.g = g, .m = m, .I = I, .A = A, .S = rz_game_state_size(g), .allowed = allowed,
+                   .err = err};
     s.obs = rz_alloc((size_t)A * I * sizeof(float), "search observations", err);
     rc = s.obs ? RZ_OK : RZ_ERR_NOMEM;
     for (int d = 1; d <= depth && !rc; d++) {
@@ -395,4 +408,86 @@ int rz_search_best(const rz_game *g, rz_mlp *m, const void *state, int depth, in
     rz_free(s.obs);
     for (int d = 1; d <= depth; d++) rz_free(s.kids[d]);
     return rc;
+}
+
+int rz_search_best(const rz_game *g, rz_mlp *m, const void *state, int depth, int *action,
+                   float *value, long *nodes, rz_error *err)
+{
+    return search_best(g, m, state, depth, NULL, action, value, nodes, err);
+}
+
+/* The exact value of st for player p (+1, 0, -1): a finished game's result, else the
+ * solver's within max_nodes; *known 0 when the solver runs over. */
+static int exact_value(const rz_game *g, rz_solver *sv, long max_nodes, const void *st, int p, int *known,
+                       int *value, rz_error *err)
+{
+    if (rz_game_is_terminal(g, st)) {
+        double r[2];
+        rz_game_returns(g, st, r);
+        *known = 1;
+        *value = r[p] > 0 ? 1 : r[p] < 0 ? -1 : 0;
+        return RZ_OK;
+    }
+    int rc = rz_solver_solve(sv, st, max_nodes, known, value, NULL, NULL, err);
+    if (!rc && *known && rz_game_current_player(g, st) != p) *value = -*value;
+    return rc;
+}
+
+int rz_search_best_solved(const rz_game *g, rz_mlp *m, rz_solver *sv, long max_nodes,
+                          const void *state, int depth, int *action, int *exact, rz_error *err)
+{
+    if (!g || !m || !sv || !state || !action)
+        return rz_error_set(err, RZ_ERR_ARG, "search: NULL argument");
+    if (max_nodes < 1) return rz_error_set(err, RZ_ERR_ARG, "search: max_nodes = %ld must be >= 1", max_nodes);
+    int rc = search_check(g, m, depth, err);
+    if (rc) return rc;
+    if (rz_game_is_terminal(g, state))
+        return rz_error_set(err, RZ_ERR_ILLEGAL, "search: the root is a finished game");
+    /* each move from an empty table: whether a solve finishes within the budget, and so
+     * the move, depends on the position alone */
+    rz_solver_clear(sv);
+    int solved = 0, v = 0, best = -1;
+    if ((rc = rz_solver_solve(sv, state, max_nodes, &solved, &v, NULL, &best, err))) return rc;
+    if (exact) *exact = solved ? v : RZ_SEARCH_UNSOLVED;
+    if (!solved) return search_best(g, m, state, depth, NULL, action, NULL, NULL, err);
+    if (v > 0) { /* the fastest win */
+        *action = best;
+        return RZ_OK;
+    }
+    const int A = rz_game_num_actions(g), p = rz_game_current_player(g, state);
+    const size_t S = rz_game_state_size(g);
+    _Alignas(16) unsigned char child[RZ_GAME_STATE_MAX], reply[RZ_GAME_STATE_MAX];
+    uint8_t allowed[SEARCH_ACTIONS_MAX], replies[SEARCH_ACTIONS_MAX];
+    int traps[SEARCH_ACTIONS_MAX], most = 0, known, cv;
+    rz_game_legal(g, state, allowed);
+    for (int a = 0; a < A && v == 0; a++) { /* a draw: only the moves proven to keep it */
+        if (!allowed[a] || a == best) continue;
+        memcpy(child, state, S);
+        if ((rc = rz_game_apply(g, child, a, err)) ||
+            (rc = exact_value(g, sv, max_nodes, child, p, &known, &cv, err)))
+            return rc;
+        allowed[a] = known && cv == 0;
+    }
+    /* traps: the opponent's replies after which the exact value is better for p than the
+     * root's; among the moves left, those with the most */
+    for (int a = 0; a < A; a++) {
+        traps[a] = 0;
+        if (!allowed[a]) continue;
+        memcpy(child, state, S);
+        if ((rc = rz_game_apply(g, child, a, err))) return rc;
+        if (rz_game_is_terminal(g, child)) continue;
+        rz_game_legal(g, child, replies);
+        for (int r = 0; r < A; r++) {
+            if (!replies[r]) continue;
+            memcpy(reply, child, S);
+            if ((rc = rz_game_apply(g, reply, r, err)) ||
+                (rc = exact_value(g, sv, max_nodes, reply, p, &known, &cv, err)))
+                return rc;
+            traps[a] += known && cv > v;
+        }
+        if (traps[a] > most) most = traps[a];
+    }
+    for (int a = 0; a < A && most > 0; a++) allowed[a] = allowed[a] && traps[a] == most;
+    /* the network's search chooses among them: the move that looks hardest to play against */
+    return search_best(g, m, state, depth, allowed, action, NULL, NULL, err);
 }

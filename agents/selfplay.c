@@ -39,9 +39,13 @@
 #include <time.h>
 
 #include "rlzero.h"
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 
 /* per-game loops shorter than this run on one thread: a fork costs more than the work */
 #define SP_OMP_MIN_GAMES 64
+#define SP_UNSOLVED 2
 
 struct rz_selfplay {
     const rz_game *g;
@@ -78,6 +82,12 @@ struct rz_selfplay {
     int *best;             // (n_games * M) the search's best move
     float *vtarget;        // (n_games * M) value targets
     float *mb_vt, *dvalue; // (n_games * M)
+    int8_t *exact;         // (n_games * M) solve_nodes > 0: a decision's exact value for its
+                           // mover (-1, 0, 1), or SP_UNSOLVED
+    long *game_d0;         // (n_games) each game's first decision after compaction
+    unsigned char *replay; // (threads, M + 1, S) a game's states, rebuilt to be solved
+    rz_solver **solvers;   // (threads)
+    int nsolvers;
     unsigned char *roots;  // (n_games, S) the positions searched in one ply
     float *scores;         // (n_games, A) their move scores
     int *perm;             // (n_games * M)
@@ -194,6 +204,11 @@ int rz_selfplay_config_check(const rz_selfplay_config *c, rz_error *err)
         return rz_error_set(err, RZ_ERR_ARG, "selfplay: warmup and total_steps must be >= 0");
     if (c->mirror != 0 && c->mirror != 1)
         return rz_error_set(err, RZ_ERR_ARG, "selfplay: mirror = %d must be 0 or 1", c->mirror);
+    if (c->solve_nodes < 0)
+        return rz_error_set(err, RZ_ERR_ARG, "selfplay: solve_nodes = %ld must be >= 0", c->solve_nodes);
+    if (c->solve_nodes > 0 && !(c->value_coef > 0.0f))
+        return rz_error_set(err, RZ_ERR_ARG, "selfplay: solve_nodes = %ld needs a value head (value_coef > 0)",
+                            c->solve_nodes);
     return RZ_OK;
 }
 
@@ -205,8 +220,11 @@ static void free_buffers(rz_selfplay *t)
                     t->old_logp, t->ref_logp, t->ent,    t->dlogp,    t->dlogits,  t->perm,
                     t->mb_obs,  t->mb_mask, t->mb_action, t->mb_old,  t->mb_ref,   t->mb_adv,
                     t->mb_lmask, t->pool, t->sv, t->best, t->vtarget, t->mb_vt, t->dvalue,
-                    t->roots, t->scores, t->obs_map, t->act_map, t->obs_tmp, t->mask_tmp};
+                    t->roots, t->scores, t->obs_map, t->act_map, t->obs_tmp, t->mask_tmp,
+                    t->exact, t->game_d0, t->replay};
     for (size_t i = 0; i < sizeof bufs / sizeof *bufs; i++) rz_free(bufs[i]);
+    for (int k = 0; k < t->nsolvers; k++) rz_solver_free(t->solvers[k]);
+    free(t->solvers);
 }
 
 void rz_selfplay_free(rz_selfplay *t)
@@ -322,6 +340,10 @@ int rz_selfplay_create(rz_selfplay **out, const rz_game *g, const rz_mlp_config 
     ALLOC(dvalue, D, "selfplay value gradients");
     ALLOC(roots, (size_t)n * t->S, "selfplay search roots");
     ALLOC(scores, (size_t)n * A, "selfplay search scores");
+    if (cfg->solve_nodes > 0) {
+        ALLOC(exact, D, "selfplay exact values");
+        ALLOC(game_d0, (size_t)n, "selfplay game offsets");
+    }
     if (cfg->mirror) {
         ALLOC(obs_map, I, "selfplay reflection map");
         ALLOC(act_map, A, "selfplay reflection map");
@@ -618,6 +640,97 @@ static int play(rz_selfplay *t, long *D_out, rz_error *err)
     return RZ_OK;
 }
 
+static int max_threads(void)
+{
+#ifdef _OPENMP
+    return omp_get_max_threads();
+#else
+    return 1;
+#endif
+}
+
+static int thread_num(void)
+{
+#ifdef _OPENMP
+    return omp_get_thread_num();
+#else
+    return 0;
+#endif
+}
+
+/* One solver and one replay buffer per thread, for the thread count of this step. */
+static int solvers_ready(rz_selfplay *t, int T, rz_error *err)
+{
+    if (t->nsolvers >= T) return RZ_OK;
+    rz_solver **sv = realloc(t->solvers, (size_t)T * sizeof *sv);
+    if (!sv) return rz_error_set(err, RZ_ERR_NOMEM, "selfplay: cannot allocate the solvers");
+    t->solvers = sv;
+    for (; t->nsolvers < T; t->nsolvers++) {
+        int rc = rz_solver_create(&t->solvers[t->nsolvers], t->g, t->cfg.solve_nodes, err);
+        if (rc) return rc;
+    }
+    rz_free(t->replay);
+    t->replay = rz_alloc((size_t)T * (t->M + 1) * t->S, "selfplay replay states", err);
+    return t->replay ? RZ_OK : RZ_ERR_NOMEM;
+}
+
+/* solve_nodes > 0: the exact value of each game's decisions, from its last back to the
+ * first that the solver cannot finish within solve_nodes nodes (earlier ones are harder).
+ * A game's states are rebuilt from its start position and moves; each game is solved by
+ * one thread from an empty table, so which decisions are solved depends on the game alone
+ * (not on the thread count), and solving backwards lets each search reuse the entries of
+ * the positions after it. Returns the count solved in *solved. */
+static int solve_games(rz_selfplay *t, long *solved, rz_error *err)
+{
+    const rz_game *g = t->g;
+    const int n = t->n_games, G = t->cfg.group, M = t->M;
+    const size_t S = t->S;
+    int rc = solvers_ready(t, max_threads(), err);
+    if (rc) return rc;
+    long d0 = 0;
+    for (int i = 0; i < n; i++) {
+        t->game_d0[i] = d0;
+        d0 += t->len[i];
+    }
+    long count = 0;
+    int first = n;
+    rz_error ferr = {0};
+#pragma omp parallel for schedule(dynamic, 1) reduction(+ : count)
+    for (int i = 0; i < n; i++) {
+        const int th = thread_num();
+        unsigned char *buf = t->replay + (size_t)th * (M + 1) * S;
+        rz_solver *sv = t->solvers[th];
+        const long b = t->game_d0[i];
+        const int L = t->len[i];
+        rz_error e = {0};
+        int erc = RZ_OK;
+        memcpy(buf, t->start + (size_t)(i / G) * S, S);
+        for (int j = 0; j < L && !erc; j++) {
+            memcpy(buf + (size_t)(j + 1) * S, buf + (size_t)j * S, S);
+            erc = rz_game_apply(g, buf + (size_t)(j + 1) * S, t->action[b + j], &e);
+        }
+        for (int j = 0; j < L; j++) t->exact[b + j] = SP_UNSOLVED;
+        rz_solver_clear(sv);
+        for (int j = L - 1; j >= 0 && !erc; j--) {
+            int ok = 0, v = 0;
+            erc = rz_solver_solve(sv, buf + (size_t)j * S, t->cfg.solve_nodes, &ok, &v, NULL, NULL, &e);
+            if (erc || !ok) break;
+            t->exact[b + j] = (int8_t)v;
+            count++;
+        }
+        if (erc) {
+#pragma omp critical(selfplay_solve_err)
+            if (i < first) {
+                first = i;
+                ferr = e;
+            }
+        }
+    }
+    if (first < n) return rz_error_set(err, ferr.code ? ferr.code : RZ_ERR_STATE, "selfplay: %s", ferr.msg);
+    *solved = count;
+    return RZ_OK;
+}
+
 /* mirror: reflects a random half of the D decisions in place (the draw depends on the seed,
  * the step and the decision's index only, so on no thread or rank count). */
 static void reflect_half(rz_selfplay *t, long D)
@@ -690,6 +803,13 @@ int rz_selfplay_step(rz_selfplay *t, rz_selfplay_stats *st, rz_error *err)
     t->comm_seconds = 0;
     int rc = play(t, &D, err);
     if (rc) return rc;
+    if (t->cfg.solve_nodes > 0) {
+        const double c0 = now_seconds();
+        long solved = 0;
+        if ((rc = solve_games(t, &solved, err))) return rc;
+        s.solved = D > 0 ? (double)solved / (double)D : 0.0;
+        s.solve_seconds = now_seconds() - c0;
+    }
     if (t->cfg.mirror) reflect_half(t, D);
     double t1 = now_seconds();
 
@@ -741,7 +861,8 @@ int rz_selfplay_step(rz_selfplay *t, rz_selfplay_stats *st, rz_error *err)
                 const float z = (float)ret[t->player[d]];
                 const float next = j == t->len[i] - 1 ? z
                                    : t->player[d + 1] == t->player[d] ? y : -y;
-                y = lam == 1.0f ? next : (1.0f - lam) * t->sv[d] + lam * next;
+                if (t->exact && t->exact[d] != SP_UNSOLVED) y = (float)t->exact[d];
+                else y = lam == 1.0f ? next : (1.0f - lam) * t->sv[d] + lam * next;
                 t->vtarget[d] = y;
             }
             d0 += t->len[i];

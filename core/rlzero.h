@@ -507,6 +507,22 @@ int rz_games_list(const char **names, int cap);
 int rz_game_solve(const rz_game *g, const void *state, long max_nodes, int *value, int *plies,
                   int *best_action, rz_error *err);
 
+/* The same solver, kept for many calls: its transposition table (sized for max_nodes, the
+ * largest budget it will be given) outlives each call, so solving a game's positions from
+ * the last one back reuses what the later ones found. A search over budget leaves only
+ * entries of finished subtrees, which are exact, so the table is never wrong; but whether
+ * the next search finishes within its budget depends on what is in it. rz_solver_clear
+ * empties it in O(1): call it wherever a result must depend on the position alone.
+ * Not thread-safe: one solver per thread. */
+typedef struct rz_solver rz_solver;
+int rz_solver_create(rz_solver **out, const rz_game *g, long max_nodes, rz_error *err);
+void rz_solver_free(rz_solver *sv);
+void rz_solver_clear(rz_solver *sv);
+/* rz_game_solve within max_nodes nodes: *solved 1 and the outputs set (plies and
+ * best_action may be NULL), or *solved 0 over budget and the outputs untouched. */
+int rz_solver_solve(rz_solver *sv, const void *state, long max_nodes, int *solved, int *value,
+                    int *plies, int *best_action, rz_error *err);
+
 /* Reference players, for evaluation:
  *   "random"                 uniform among the legal actions;
  *   "minimax(max_nodes=N)"   exact search (rz_game_solve, default N = 10000000), uniform
@@ -866,6 +882,9 @@ typedef struct {
                         * this depth (softmax of the scores at temperature; temperature 0:
                         * rz_search_best, the best, lowest id among equals) instead of the
                         * policy head; 0 = policy */
+    long solve_nodes;  /* a greedy search (search_depth > 0, temperature 0) with exact end
+                        * games: > 0 tries rz_search_best_solved's exact solve within this
+                        * many nodes at every move first; 0 = off */
 } rz_agent;
 
 #define RZ_SEARCH_MAX_DEPTH 8
@@ -893,6 +912,20 @@ int rz_search_scores_holdout(const rz_game *g, rz_mlp *m, const void *states, in
  * NULL). m's activations are overwritten. */
 int rz_search_best(const rz_game *g, rz_mlp *m, const void *state, int depth, int *action,
                    float *value, long *nodes, rz_error *err);
+
+/* rz_search_best with exact end games: the root is first solved exactly (a solver over
+ * the rules, rz_solver_solve within max_nodes nodes, from an empty table, so the move
+ * depends on the position alone). Unsolved: rz_search_best's move. A win: the solver's
+ * fastest win. A draw: the moves proven to keep the draw (each child solved within
+ * max_nodes); a loss: every move. Among those, the ones with the most traps (opponent
+ * replies after which the exact value is better for the mover, each solved within
+ * max_nodes) are kept when there are any, and the network's search chooses among the
+ * rest: against a perfect opponent nothing more can be had, against a fallible one this
+ * keeps the most chances. *exact (may be NULL): the root's exact value for its mover
+ * (+1, 0, -1) or RZ_SEARCH_UNSOLVED. */
+#define RZ_SEARCH_UNSOLVED 2
+int rz_search_best_solved(const rz_game *g, rz_mlp *m, rz_solver *sv, long max_nodes,
+                          const void *state, int depth, int *action, int *exact, rz_error *err);
 
 /* One move at a non-terminal state (a terminal one is RZ_ERR_ILLEGAL). Not thread-safe
  * (the mlp's activations and the player's scratch are used). */
@@ -949,6 +982,13 @@ typedef struct {
                           * moves and move reflected, same return and value target), as
                           * AlphaGo Zero augments its data; the game must have a reflection.
                           * 0 = off */
+    long solve_nodes;    /* > 0 (needs value_coef > 0): exact value targets where the rules can
+                          * decide them: after each step's games, every game's decisions are
+                          * solved exactly (rz_solver_solve, at most solve_nodes nodes each),
+                          * from the last back to the first the solver cannot finish, and a
+                          * solved decision's value target is its exact value (+1, 0, -1 for
+                          * the mover) instead of the TD(lambda) target, which earlier
+                          * decisions then bootstrap from; 0 = off */
     rz_adamw_config opt; /* warmup and total_steps count trainer steps (rz_selfplay_step) */
     uint64_t seed;
 } rz_selfplay_config;
@@ -956,7 +996,7 @@ typedef struct {
 /* positions 16, group 8, opening_max 2, temperature 1, mu 1, minibatches 1, GRPO with
  * group scale, rz_objective_default, ref_reset 0, entropy_coef 0, first_plies 0, holdout 0,
  * start_pool 0, explore 0, value_coef 0, value_lambda 1, search_depth 0,
- * search_temperature 0.1, mirror 0, rz_adamw_config_default with
+ * search_temperature 0.1, mirror 0, solve_nodes 0, rz_adamw_config_default with
  * lr 3e-3, grad_clip 1, seed 1. */
 void rz_selfplay_config_default(rz_selfplay_config *cfg);
 /* Names the bad field. */
@@ -970,6 +1010,8 @@ typedef struct {
     double zero_std_frac;             /* groups whose outcomes all agree (no signal) */
     double value_loss;                /* mean squared error of the value head (before its
                                        * coefficient), mean over updates; 0 without one */
+    double solved, solve_seconds;     /* solve_nodes > 0: the fraction of decisions with an
+                                       * exact value target, and the time to solve them */
     double entropy;                   /* mean policy entropy at the trained decisions */
     double loss, kl, clip_frac, clip_low, clip_high, ratio_mean; /* means over updates */
     double grad_norm;                 /* before clipping, mean over updates */

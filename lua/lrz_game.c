@@ -48,6 +48,7 @@ typedef struct {
     rz_player *player; /* a reference player (owned) */
     long step;         /* a policy's training steps */
     int search_depth;  /* a policy with a value head: > 0 moves by a search this deep */
+    long solve_nodes;  /* a searching policy: > 0 solves end games exactly (rz_agent) */
 } lrz_agent;
 
 typedef struct {
@@ -243,6 +244,35 @@ static int state_move_count(lua_State *L)
     return 1;
 }
 
+/* state:solve([max_nodes = 10000000]) -> value, plies, action: the exact value for the
+ * player to move (1 win, 0 draw, -1 loss), the moves to the end under best play (winner
+ * hurrying, loser delaying; 0 for a draw), an optimal action (nil when the game is over);
+ * nil when the search needs more than max_nodes nodes (rz_game_solve) */
+static int state_solve(lua_State *L)
+{
+    const char *W = "state:solve";
+    lrz_state *s = state_check(L, 1);
+    lua_Integer max_nodes = luaL_optinteger(L, 2, 10000000);
+    if (max_nodes < 1 || max_nodes > 2000000000)
+        return luaL_error(L, "%s: max_nodes = %I must be in 1..2000000000", W, max_nodes);
+    rz_error err = {0};
+    rz_solver *sv;
+    if (rz_solver_create(&sv, s->game->g, (long)max_nodes, &err) != RZ_OK) return lrz_fail(L, W, &err);
+    int solved = 0, value = 0, plies = 0, action = -1;
+    int rc = rz_solver_solve(sv, s->bytes, (long)max_nodes, &solved, &value, &plies, &action, &err);
+    rz_solver_free(sv);
+    if (rc) return lrz_fail(L, W, &err);
+    if (!solved) {
+        lua_pushnil(L);
+        return 1;
+    }
+    lua_pushinteger(L, value);
+    lua_pushinteger(L, plies);
+    if (action >= 0) lua_pushinteger(L, action);
+    else lua_pushnil(L);
+    return 3;
+}
+
 static int state_clone(lua_State *L)
 {
     lrz_state *s = state_check(L, 1);
@@ -352,7 +382,7 @@ static int agent_act(lua_State *L)
         temp = greedy ? 0.0f : (float)t;
     }
     if (rz_game_is_terminal(s->game->g, s->bytes)) return luaL_error(L, "agent:act: the game is over");
-    rz_agent ag = {a->mlp, a->player, temp, a->search_depth};
+    rz_agent ag = {a->mlp, a->player, temp, a->search_depth, a->solve_nodes};
     rz_rng rng;
     rz_rng_stream(&rng, (uint64_t)seed, (uint64_t)rz_game_move_count(s->game->g, s->bytes), 0, 0);
     int action = -1;
@@ -377,7 +407,11 @@ static int agent_tostring(lua_State *L)
     else if (a->player) lua_pushfstring(L, "rz.agent(%s)", rz_player_name(a->player));
     else {
         const rz_mlp_config *c = rz_mlp_cfg(a->mlp);
-        if (a->search_depth > 0)
+        if (a->search_depth > 0 && a->solve_nodes > 0)
+            lua_pushfstring(L, "rz.agent(mlp %dx%d+value, step %d, search depth %d, solve_nodes %I)",
+                            c->layers, c->hidden, (int)a->step, a->search_depth,
+                            (lua_Integer)a->solve_nodes);
+        else if (a->search_depth > 0)
             lua_pushfstring(L, "rz.agent(mlp %dx%d+value, step %d, search depth %d)", c->layers,
                             c->hidden, (int)a->step, a->search_depth);
         else
@@ -507,7 +541,7 @@ static const char *const selfplay_fields[] = {
     "game", "hidden", "layers", "activation", "positions", "group", "opening_max", "temperature",
     "mu", "minibatches", "estimator", "scale", "eps_low", "eps_high", "beta", "kl", "loss",
     "ref_reset", "entropy_coef", "first_plies", "holdout", "start_pool", "explore", "value_coef", "value_lambda", "search_depth",
-    "search_temperature", "mirror", "lr", "beta1", "beta2", "eps", "weight_decay", "grad_clip",
+    "search_temperature", "mirror", "solve_nodes", "lr", "beta1", "beta2", "eps", "weight_decay", "grad_clip",
     "warmup", "total_steps", "min_lr_ratio", "seed", "init_seed", NULL};
 
 /* rz.selfplay{game = "tictactoe" | rz.game, hidden = 64, layers = 2, ...} */
@@ -553,6 +587,7 @@ static int rz_selfplay_new(lua_State *L)
     c.search_temperature = (float)lrz_opt_num(L, 1, W, "search_temperature", c.search_temperature,
                                               1e-4, 100.0);
     c.mirror = lrz_opt_bool(L, 1, W, "mirror", 0);
+    c.solve_nodes = (long)lrz_opt_int(L, 1, W, "solve_nodes", 0, 0, 2000000000);
     c.opt.weight_decay = 0.0f; /* no weight decay or schedule unless asked */
     c.opt.warmup = c.opt.total_steps = 0;
     lrz_opt_adamw(L, 1, W, &c.opt);
@@ -605,6 +640,10 @@ static int selfplay_step(lua_State *L)
     set_num(L, "length_max", s.length_max);
     set_num(L, "zero_std_frac", s.zero_std_frac);
     set_num(L, "value_loss", s.value_loss);
+    if (rz_selfplay_cfg(h->t)->solve_nodes > 0) {
+        set_num(L, "solved", s.solved);
+        set_num(L, "solve_seconds", s.solve_seconds);
+    }
     set_num(L, "entropy", s.entropy);
     set_num(L, "loss", s.loss);
     set_num(L, "kl", s.kl);
@@ -655,20 +694,26 @@ static lrz_agent *push_copy(lua_State *L, int gidx, rz_mlp *m, long step, int de
     return a;
 }
 
-/* agent:search(depth) -> a copy of the policy that moves by a depth-limited search over the
- * rules, its leaves scored by the network's value head (depth 0: the policy head again) */
+/* agent:search(depth [, {solve_nodes = 0}]) -> a copy of the policy that moves by a
+ * depth-limited search over the rules, its leaves scored by the network's value head
+ * (depth 0: the policy head again); solve_nodes > 0 first solves each position exactly
+ * within that many nodes (rz_search_best_solved) */
 static int agent_search(lua_State *L)
 {
     const char *W = "agent:search";
     lrz_agent *a = agent_check(L, 1);
     lua_Integer d = luaL_checkinteger(L, 2);
+    static const char *const fields[] = {"solve_nodes", NULL};
+    lrz_check_fields(L, 3, W, fields);
+    const long solve = (long)lrz_opt_int(L, 3, W, "solve_nodes", 0, 0, 2000000000);
     if (!a->mlp) return luaL_error(L, "%s: %s is not a policy", W, rz_player_name(a->player));
     if (d < 0 || d > RZ_SEARCH_MAX_DEPTH)
         return luaL_error(L, "%s: depth = %I must be in 0..%d", W, d, RZ_SEARCH_MAX_DEPTH);
     if (d > 0 && !rz_mlp_cfg(a->mlp)->value)
         return luaL_error(L, "%s: the network has no value head (train with value_coef > 0)", W);
+    if (solve > 0 && d == 0) return luaL_error(L, "%s: solve_nodes = %I needs depth > 0", W, (lua_Integer)solve);
     lua_getiuservalue(L, 1, 1);
-    push_copy(L, -1, a->mlp, a->step, (int)d, W);
+    push_copy(L, -1, a->mlp, a->step, (int)d, W)->solve_nodes = solve;
     return 1;
 }
 
@@ -757,7 +802,7 @@ static int selfplay_tostring(lua_State *L)
 
 static rz_agent to_agent(lrz_agent *a, float temp)
 {
-    rz_agent r = {a->mlp, a->player, temp, a->search_depth};
+    rz_agent r = {a->mlp, a->player, temp, a->search_depth, a->solve_nodes};
     return r;
 }
 
@@ -950,6 +995,7 @@ void lrz_open_game(lua_State *L)
         {"legal_actions", state_legal_actions}, {"apply", state_apply},
         {"is_terminal", state_is_terminal},     {"returns", state_returns},
         {"current_player", state_current_player}, {"move_count", state_move_count},
+        {"solve", state_solve},
         {"clone", state_clone},                 {"serialize", state_serialize},
         {"game", state_game},                   {"close", state_close},
         {NULL, NULL}};

@@ -342,6 +342,63 @@ static void connect4_file(const rz_game *g, const char *name, int every, long ma
     for (int d = 0; d < 4; d++) rz_player_free(ab[d]);
 }
 
+/* One solver kept over many positions, never cleared: each position is first given a
+ * budget too small to finish (most of the time; the outputs must stay untouched, the table keep only exact
+ * entries), then solved in full; every value and distance must still be Pons'. */
+static void connect4_solver_kept(const rz_game *g, const char *name, int every)
+{
+    FILE *f = open_data(name);
+    rz_solver *sv = NULL;
+    rz_error err = {0};
+    CHECK_OK(rz_solver_create(&sv, g, 10000000, &err), &err);
+    REQUIRE(sv);
+    char line[256], cols[128];
+    int score, n = 0, bad = 0, aborted = 0, touched = 0;
+    for (int k = 0; fgets(line, sizeof line, f); k++) {
+        unsigned char st[MAXS];
+        if (k % every || sscanf(line, "%127s %d", cols, &score) != 2 || !load_pons(g, st, cols)) continue;
+        int solved = -1, value = 9, plies = -1, action = -1;
+        CHECK_OK(rz_solver_solve(sv, st, 10, &solved, &value, &plies, &action, &err), &err);
+        if (!solved) {
+            aborted++;
+            touched += value != 9 || plies != -1 || action != -1;
+        }
+        CHECK_OK(rz_solver_solve(sv, st, 10000000, &solved, &value, &plies, &action, &err), &err);
+        const int got = solved ? pons_score(value, plies, rz_game_move_count(g, st)) : 999;
+        if (got != score && bad++ < 5) fprintf(stderr, "kept solver, %s: %s: want %d, got %d\n", name, cols, score, got);
+        n++;
+    }
+    fclose(f);
+    CHECKF(bad == 0, "kept solver, %s: %d of %d positions wrong", name, bad, n);
+    CHECKF(aborted > n / 4 && touched == 0, "kept solver, %s: %d of %d over a 10-node budget, %d with outputs set",
+           name, aborted, n, touched);
+    printf("kept solver, %s: %d positions right, %d first over a 10-node budget\n", name, n - bad, aborted);
+    rz_solver_free(sv);
+}
+
+/* What the table holds decides whether a budget suffices; clearing it forgets. */
+static void connect4_solver_clear(const rz_game *g)
+{
+    rz_solver *sv = NULL;
+    rz_error err = {0};
+    CHECK_OK(rz_solver_create(&sv, g, 10000000, &err), &err);
+    REQUIRE(sv);
+    unsigned char st[MAXS];
+    REQUIRE(load_pons(g, st, "5554224333234511764415115")); /* Test_L2_R1's first position */
+    int solved = -1, value = 9;
+    rz_solver_clear(sv);
+    CHECK_OK(rz_solver_solve(sv, st, 10, &solved, &value, NULL, NULL, &err), &err);
+    CHECK(solved == 0);
+    CHECK_OK(rz_solver_solve(sv, st, 10000000, &solved, &value, NULL, NULL, &err), &err);
+    CHECK(solved == 1 && value == 1);
+    CHECK_OK(rz_solver_solve(sv, st, 10, &solved, &value, NULL, NULL, &err), &err);
+    CHECK(solved == 1 && value == 1); /* read back from the table */
+    rz_solver_clear(sv);
+    CHECK_OK(rz_solver_solve(sv, st, 10, &solved, &value, NULL, NULL, &err), &err);
+    CHECK(solved == 0);
+    rz_solver_free(sv);
+}
+
 static void connect4(void)
 {
     rz_game *g = make("connect4");
@@ -381,6 +438,9 @@ static void connect4(void)
     connect4_file(g, "Test_L3_R1", 1, 10000000, 1);
     connect4_file(g, "Test_L2_R1", 4, 50000000, 0);
     connect4_file(g, "Test_L2_R2", 4, 50000000, 0);
+    connect4_solver_kept(g, "Test_L3_R1", 3);
+    connect4_solver_kept(g, "Test_L2_R1", 5);
+    connect4_solver_clear(g);
 
     /* alpha-beta against random: it should win nearly every game */
     rz_player *ab = player(g, "alphabeta(depth=4)"), *rnd = player(g, "random");

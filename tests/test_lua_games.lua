@@ -96,6 +96,37 @@ T.eq(lv:value(ns), v0, "the value head travels in the checkpoint")
 T.eq(lv:search(2):act(one), 0, "a loaded agent searches")
 os.remove(vpath)
 
+-- exact solving: state:solve, exact value targets, agents that solve their end games
+local ttt = rz.game("tictactoe")
+local dv, dp, da = ttt:new_state():solve()
+T.eq(dv, 0, "tic-tac-toe is a draw")
+T.eq(dp, 0, "a draw has no moves to the end")
+T.ok(da >= 0 and da < 9, "an optimal first move")
+local xwin = ttt:new_state():apply(0):apply(3):apply(1):apply(4) -- x x . / o o . / . . .
+local wv, wp, wa = xwin:solve()
+T.eq(wv, 1, "x to move wins")
+T.eq(wp, 1, "at once")
+T.eq(wa, 2, "by completing the top row")
+T.eq(ttt:new_state():solve(1), nil, "over budget: nil")
+local lost = xwin:apply(2)
+local lv2, lp2, la2 = lost:solve()
+T.eq(lv2, -1, "a finished game is lost for the player who would move")
+T.eq(lp2, 0, "with no moves left")
+T.eq(la2, nil, "and no move")
+local c4 = rz.game("connect4")
+local ct = rz.selfplay{game = c4, hidden = 8, positions = 2, group = 2, opening_max = 0, seed = 3,
+                       value_coef = 1, solve_nodes = 2000}
+local cm = ct:step()
+T.ok(cm.solved > 0 and cm.solved < 1, "connect4: some decisions get exact targets, not all")
+T.ok(cm.solve_seconds >= 0, "the solving time is reported")
+T.eq(vm.solved, nil, "no exact targets without solve_nodes")
+local cs = ct:agent():search(2, {solve_nodes = 100000})
+T.ok(tostring(cs):find("solve_nodes 100000", 1, true), "a solving agent says so")
+local c4win = c4:new_state():apply(0):apply(0):apply(1):apply(1):apply(2):apply(2)
+T.eq(cs:act(c4win), 3, "the solving agent takes the fastest win")
+local cr = rz.arena(cs, rz.player(c4, "random"), {games = 4, seed = 2})
+T.eq(cr.seat0.wins + cr.seat0.draws + cr.seat0.losses, 4, "a solving agent plays in the arena")
+
 -- misuse
 local closed_state = g:new_state(); closed_state:close()
 local g2 = rz.game("connect4"); local s2 = g2:new_state(); local p2 = rz.player(g2, "random"); g2:close()
@@ -156,6 +187,14 @@ local cases = {
   {function() rz.selfplay{game = "nim", value_lambda = 2} end, "value_lambda"},
   {function() rz.selfplay{game = "nim", mirror = true} end, "reflection"},
   {function() rz.selfplay{game = "connect4", mirror = 1} end, "mirror"},
+  {function() rz.selfplay{game = "nim", solve_nodes = 10} end, "solve_nodes = 10 needs a value head"},
+  {function() rz.selfplay{game = "nim", value_coef = 1, solve_nodes = -1} end, "field 'solve_nodes' = -1"},
+  {function() va:search(2, {solve_nodes = -1}) end, "field 'solve_nodes' = -1"},
+  {function() va:search(0, {solve_nodes = 10}) end, "solve_nodes = 10 needs depth > 0"},
+  {function() va:search(2, {solve = 10}) end, "unknown field 'solve'"},
+  {function() rz.arena(cs, rz.player(c4, "random"), {temperature = 1}) end, "needs a greedy search"},
+  {function() s:solve(0) end, "max_nodes = 0"},
+  {function() s:solve("many") end, "number expected"},
 }
 for i, case in ipairs(cases) do T.raises(case[1], case[2], "misuse case " .. i) end
 local ms = rz.selfplay{game = "connect4", hidden = 8, positions = 2, group = 2, mirror = true}

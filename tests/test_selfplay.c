@@ -264,7 +264,7 @@ static void test_search(void)
     REQUIRE(rz_game_deserialize(g, roots, "0 1 0 1 0", &err) == RZ_OK);
     CHECK_OK(rz_search_scores(g, m, roots, 1, 2, sc, &err), &err);
     for (int a = 1; a < A; a++) CHECKF(sc[a] < -0.99f, "move %d lets x win: %g", a, (double)sc[a]);
-    rz_agent ag = {m, NULL, 0.0f, 2};
+    rz_agent ag = {m, NULL, 0.0f, 2, 0};
     rz_rng r;
     rz_rng_seed(&r, 1);
     int act = -1;
@@ -276,7 +276,7 @@ static void test_search(void)
     mc.value = 0;
     REQUIRE(rz_mlp_create(&plain, &mc, 3, &err) == RZ_OK);
     CHECK(rz_search_scores(g, plain, roots, 1, 1, sc, &err) == RZ_ERR_ARG);
-    rz_agent bad = {plain, NULL, 0.0f, 1};
+    rz_agent bad = {plain, NULL, 0.0f, 1, 0};
     CHECK(rz_agent_act(g, &bad, roots, &r, &act, &err) == RZ_ERR_ARG);
     /* self-play config: a search needs the value head */
     rz_selfplay_config cfg;
@@ -364,7 +364,7 @@ static void test_search_best(void)
 }
 
 static void run_steps(const rz_game *g, int threads, int steps, float *out, size_t *n,
-                      rz_selfplay_stats *last, int explore, int value, int mirror)
+                      rz_selfplay_stats *last, int explore, int value, int mirror, long solve)
 {
     omp_set_num_threads(threads);
     rz_error err = {0};
@@ -390,6 +390,7 @@ static void run_steps(const rz_game *g, int threads, int steps, float *out, size
         cfg.value_lambda = 0.5f;
     }
     cfg.mirror = mirror;
+    cfg.solve_nodes = solve;
     rz_mlp_config mc = {0, 0, 2, 32, RZ_ACT_RELU, 0};
     rz_selfplay *t = NULL;
     CHECK_OK(rz_selfplay_create(&t, g, &mc, 5, &cfg, &err), &err);
@@ -403,17 +404,20 @@ static void run_steps(const rz_game *g, int threads, int steps, float *out, size
 
 static void test_thread_invariance(void)
 {
-    const char *specs[] = {"tictactoe", "connect4", "nim(piles=2;3;4)", "connect4"};
-    for (int k = 0; k < 4; k++) {
+    const char *specs[] = {"tictactoe", "connect4", "nim(piles=2;3;4)", "connect4", "connect4"};
+    for (int k = 0; k < 5; k++) {
         rz_game *g = game(specs[k]);
         static float a[1 << 16], b[1 << 16];
         size_t na = 0, nb = 0;
         rz_selfplay_stats sa, sb;
         /* tictactoe: the policy alone; connect4: a value head; nim: search and TD(lambda);
-         * connect4 again: a value head, search and reflected decisions */
+         * connect4 again: a value head, search and reflected decisions; and once more with
+         * exact targets where a solve finishes within 3000 nodes (a small budget, so games
+         * are solved part of the way back, and unevenly: games dealt unevenly to threads) */
         const int value = k < 3 ? k : 2, mirror = k == 3;
-        run_steps(g, 1, 3, a, &na, &sa, k == 2, value, mirror);
-        run_steps(g, 2, 3, b, &nb, &sb, k == 2, value, mirror);
+        const long solve = k == 4 ? 3000 : 0;
+        run_steps(g, 1, 3, a, &na, &sa, k == 2, value, mirror, solve);
+        run_steps(g, 2, 3, b, &nb, &sb, k == 2, value, mirror, solve);
         CHECK(na == nb && na > 0);
         CHECKF(memcmp(a, b, na * sizeof(float)) == 0, "%s: parameters differ between 1 and 2 threads",
                specs[k]);
@@ -421,6 +425,8 @@ static void test_thread_invariance(void)
                    sa.value_loss == sb.value_loss,
                "%s: metrics differ", specs[k]);
         CHECKF((k >= 1) == (sa.value_loss > 0.0), "%s: value loss %g", specs[k], sa.value_loss);
+        CHECKF(sa.solved == sb.solved && (solve ? sa.solved > 0.1 && sa.solved < 0.9 : sa.solved == 0.0),
+               "%s: %g and %g of the decisions solved", specs[k], sa.solved, sb.solved);
         CHECKF(sa.trained < sa.decisions && sa.trained > 0, "%s: holdout 5 trains %g of %g", specs[k],
                sa.trained, sa.decisions);
         CHECK(fabs(sa.win0 + sa.win1 + sa.draw - 1.0) < 1e-9);
@@ -452,6 +458,13 @@ static void test_config_errors(void)
     rz_selfplay_config_default(&cfg);
     cfg.mirror = 2;
     CHECK(rz_selfplay_create(&t, g, &mc, 1, &cfg, &err) == RZ_ERR_ARG && strstr(err.msg, "mirror"));
+    rz_selfplay_config_default(&cfg);
+    cfg.solve_nodes = 1000; /* exact targets are value targets: no value head, no targets */
+    CHECK(rz_selfplay_create(&t, g, &mc, 1, &cfg, &err) == RZ_ERR_ARG && strstr(err.msg, "solve_nodes"));
+    cfg.value_coef = 1.0f;
+    cfg.solve_nodes = -1;
+    CHECK(rz_selfplay_create(&t, g, &mc, 1, &cfg, &err) == RZ_ERR_ARG && strstr(err.msg, "solve_nodes"));
+    CHECK(t == NULL);
     rz_game_free(g);
     /* nim has no reflection to augment with */
     g = game("nim");
@@ -537,7 +550,7 @@ static void test_arena_known(void)
     rz_game *ttt = game("tictactoe");
     rz_player *mm = NULL, *rnd = NULL;
     REQUIRE(rz_player_create(&mm, ttt, "minimax", &err) == RZ_OK);
-    rz_agent a = {NULL, mm, 0.0f, 0};
+    rz_agent a = {NULL, mm, 0.0f, 0, 0};
     rz_arena_result r;
     for (int seat = 0; seat < 2; seat++) {
         CHECK_OK(rz_arena_play(ttt, &a, &a, seat, 40, 3, &r, &err), &err);
@@ -545,7 +558,7 @@ static void test_arena_known(void)
                r.wins, r.draws, r.losses);
     }
     REQUIRE(rz_player_create(&rnd, ttt, "random", &err) == RZ_OK);
-    rz_agent b = {NULL, rnd, 0.0f, 0};
+    rz_agent b = {NULL, rnd, 0.0f, 0, 0};
     CHECK_OK(rz_arena_play(ttt, &b, &a, 0, 50, 4, &r, &err), &err);
     CHECKF(r.wins == 0 && r.losses > 0, "random vs minimax: %d/%d/%d", r.wins, r.draws, r.losses);
     rz_player_free(mm);
@@ -555,7 +568,7 @@ static void test_arena_known(void)
     rz_player *xr = NULL, *nr = NULL;
     REQUIRE(rz_player_create(&xr, nim, "nim", &err) == RZ_OK);
     REQUIRE(rz_player_create(&nr, nim, "random", &err) == RZ_OK);
-    rz_agent x = {NULL, xr, 0.0f, 0}, y = {NULL, nr, 0.0f, 0};
+    rz_agent x = {NULL, xr, 0.0f, 0, 0}, y = {NULL, nr, 0.0f, 0, 0};
     CHECK_OK(rz_arena_play(nim, &x, &y, 0, 100, 5, &r, &err), &err);
     CHECKF(r.wins == 100, "nim XOR player from the winning seat: %d/%d/%d", r.wins, r.draws, r.losses);
     /* thread invariance of the counts, and either order of seats */
@@ -567,13 +580,13 @@ static void test_arena_known(void)
     CHECK(r1.wins == r2.wins && r1.draws == r2.draws && r1.plies_mean == r2.plies_mean);
     CHECK(r1.wins + r1.draws + r1.losses == 64);
     CHECK(rz_arena_play(nim, &x, &y, 2, 10, 1, &r, &err) == RZ_ERR_ARG && strstr(err.msg, "seat"));
-    rz_agent bad = {NULL, NULL, 0.0f, 0};
+    rz_agent bad = {NULL, NULL, 0.0f, 0, 0};
     CHECK(rz_arena_play(nim, &bad, &y, 0, 10, 1, &r, &err) == RZ_ERR_ARG);
     /* a policy for another game is refused, naming the sizes */
     rz_mlp *m = NULL;
     rz_mlp_config mc = {rz_game_obs_size(ttt), 9, 1, 8, RZ_ACT_RELU, 0};
     REQUIRE(rz_mlp_create(&m, &mc, 1, &err) == RZ_OK);
-    rz_agent pol = {m, NULL, 0.0f, 0};
+    rz_agent pol = {m, NULL, 0.0f, 0, 0};
     CHECK(rz_arena_play(nim, &pol, &y, 0, 10, 1, &r, &err) == RZ_ERR_ARG && strstr(err.msg, "inputs"));
     rz_mlp_free(m);
     rz_player_free(xr);
@@ -595,7 +608,7 @@ static void test_arena_search(void)
     REQUIRE(rz_mlp_create(&m, &mc, 7, &err) == RZ_OK);
     rz_player *rnd = NULL;
     REQUIRE(rz_player_create(&rnd, g, "random", &err) == RZ_OK);
-    rz_agent a = {m, NULL, 0.0f, 2}, b = {NULL, rnd, 0.0f, 0};
+    rz_agent a = {m, NULL, 0.0f, 2, 0}, b = {NULL, rnd, 0.0f, 0, 0};
     const int games = 12;
     for (int seat = 0; seat < 2; seat++) {
         rz_arena_result r1, r2;
@@ -644,6 +657,95 @@ static void test_arena_search(void)
     rz_game_free(g);
 }
 
+/* rz_search_best_solved on Pons' end-game positions (known values): it reports the
+ * value, a won position is played as a win (the fastest: the child is lost in one ply
+ * less) and a drawn one kept drawn, whatever the solver held before; over budget it is
+ * rz_search_best. */
+static void test_search_solved(void)
+{
+    rz_error err = {0};
+    rz_game *g = game("connect4");
+    rz_mlp *m = NULL;
+    rz_mlp_config mc = {rz_game_obs_size(g), rz_game_num_actions(g), 2, 16, RZ_ACT_RELU, 1};
+    REQUIRE(rz_mlp_create(&m, &mc, 7, &err) == RZ_OK);
+    rz_solver *sv = NULL, *other = NULL;
+    const long budget = 2000000;
+    CHECK_OK(rz_solver_create(&sv, g, budget, &err), &err);
+    CHECK_OK(rz_solver_create(&other, g, budget, &err), &err);
+    char file[1024], line[256], cols[128];
+    snprintf(file, sizeof file, "%s/tests/data/connect4/Test_L3_R1", test_srcdir());
+    FILE *f = fopen(file, "r");
+    REQUIRE(f);
+    unsigned char st[512], child[512], prev[512];
+    const size_t S = rz_game_state_size(g);
+    REQUIRE(S <= sizeof st);
+    int n = 0, bad = 0, kinds[3] = {0}, have_prev = 0;
+    for (int k = 0; fgets(line, sizeof line, f); k++) {
+        int score;
+        if (k % 4 || sscanf(line, "%127s %d", cols, &score) != 2) continue;
+        rz_game_reset(g, st);
+        for (const char *c = cols; *c >= '1' && *c <= '7'; c++) REQUIRE(rz_game_apply(g, st, *c - '1', &err) == RZ_OK);
+        const int want = (score > 0) - (score < 0);
+        int act = -1, exact = 9, act2 = -2, cv = 9, cp = -1, plies = -1, v = 9;
+        CHECK_OK(rz_search_best_solved(g, m, sv, budget, st, 2, &act, &exact, &err), &err);
+        /* a solver full of another position's entries moves alike */
+        if (have_prev) CHECK_OK(rz_search_best_solved(g, m, other, budget, prev, 2, &act2, NULL, &err), &err);
+        CHECK_OK(rz_search_best_solved(g, m, other, budget, st, 2, &act2, NULL, &err), &err);
+        memcpy(prev, st, S);
+        have_prev = 1;
+        CHECK_OK(rz_game_solve(g, st, budget, &v, &plies, NULL, &err), &err);
+        memcpy(child, st, S);
+        REQUIRE(rz_game_apply(g, child, act, &err) == RZ_OK);
+        int ok = exact == want && act == act2;
+        if (want > 0) ok = ok && (rz_game_is_terminal(g, child)
+                                      ? plies == 1
+                                      : rz_game_solve(g, child, budget, &cv, &cp, NULL, &err) == RZ_OK &&
+                                            cv == -1 && cp == plies - 1);
+        if (want == 0) /* the last move of a full board is a draw too */
+            ok = ok && rz_game_solve(g, child, budget, &cv, NULL, NULL, &err) == RZ_OK && cv == 0;
+        if (!ok && bad++ < 5)
+            fprintf(stderr, "search solved: %s (score %d): move %d / %d, exact %d, child %d\n", cols, score,
+                    act, act2, exact, cv);
+        kinds[want + 1]++;
+        n++;
+    }
+    fclose(f);
+    CHECKF(bad == 0, "search solved: %d of %d positions wrong", bad, n);
+    CHECKF(kinds[0] > 0 && kinds[1] > 0 && kinds[2] > 0, "losses %d, draws %d, wins %d", kinds[0],
+           kinds[1], kinds[2]);
+    /* over budget: the network's own search, and the root reported unsolved */
+    rz_game_reset(g, st);
+    int act = -1, exact = 9, plain = -2;
+    CHECK_OK(rz_search_best_solved(g, m, sv, 1, st, 3, &act, &exact, &err), &err);
+    CHECK_OK(rz_search_best(g, m, st, 3, &plain, NULL, NULL, &err), &err);
+    CHECK(exact == RZ_SEARCH_UNSOLVED && act == plain);
+    CHECK(rz_search_best_solved(g, m, sv, 0, st, 3, &act, NULL, &err) == RZ_ERR_ARG);
+    /* the arena deals a solving agent's games to the threads, one solver each */
+    rz_player *rnd = NULL;
+    REQUIRE(rz_player_create(&rnd, g, "random", &err) == RZ_OK);
+    rz_agent a = {m, NULL, 0.0f, 2, 20000}, b = {NULL, rnd, 0.0f, 0, 0};
+    for (int seat = 0; seat < 2; seat++) {
+        rz_arena_result r1, r2;
+        omp_set_num_threads(1);
+        CHECK_OK(rz_arena_play(g, &a, &b, seat, 8, 5, &r1, &err), &err);
+        omp_set_num_threads(2);
+        CHECK_OK(rz_arena_play(g, &a, &b, seat, 8, 5, &r2, &err), &err);
+        CHECKF(r1.wins == r2.wins && r1.draws == r2.draws && r1.plies_mean == r2.plies_mean,
+               "solving agent, seat %d: %d/%d/%d on 1 thread, %d/%d/%d on 2", seat, r1.wins, r1.draws,
+               r1.losses, r2.wins, r2.draws, r2.losses);
+    }
+    rz_agent sampled = {m, NULL, 1.0f, 2, 20000};
+    CHECK(rz_arena_play(g, &sampled, &b, 0, 2, 5, &(rz_arena_result){0}, &err) == RZ_ERR_ARG &&
+          strstr(err.msg, "solve_nodes"));
+    printf("search solved: %d end games (%d lost, %d drawn, %d won) played to their value\n", n,
+           kinds[0], kinds[1], kinds[2]);
+    rz_player_free(rnd);
+    rz_solver_free(sv);
+    rz_solver_free(other);
+    rz_mlp_free(m);
+    rz_game_free(g);
+}
+
 static void test_winning_moves(void)
 {
     rz_error err = {0};
@@ -651,7 +753,7 @@ static void test_winning_moves(void)
     rz_mlp *m = NULL;
     rz_mlp_config mc = {rz_game_obs_size(g), rz_game_num_actions(g), 1, 8, RZ_ACT_RELU, 0};
     REQUIRE(rz_mlp_create(&m, &mc, 1, &err) == RZ_OK);
-    rz_agent a = {m, NULL, 0.0f, 0};
+    rz_agent a = {m, NULL, 0.0f, 0, 0};
     long pos = 0, ok = 0, ph = 0, oh = 0, pk = 0, ok2 = 0;
     CHECK_OK(rz_arena_winning_moves(g, &a, 0, 1000, 100000, &pos, &ok, &err), &err);
     /* (a, b) with a <= 1, b <= 2 and a ^ b != 0: (0,1) (0,2) (1,0) (1,2) */
@@ -689,7 +791,7 @@ static double score_vs_random(const rz_game *g, rz_mlp *m, int games)
     rz_error err = {0};
     rz_player *rnd = NULL;
     REQUIRE(rz_player_create(&rnd, g, "random", &err) == RZ_OK);
-    rz_agent a = {m, NULL, 0.0f, 0}, b = {NULL, rnd, 0.0f, 0};
+    rz_agent a = {m, NULL, 0.0f, 0, 0}, b = {NULL, rnd, 0.0f, 0, 0};
     double score = 0.0;
     for (int seat = 0; seat < 2; seat++) {
         rz_arena_result r;
@@ -749,6 +851,7 @@ int main(void)
     test_config_errors();
     test_arena_known();
     test_arena_search();
+    test_search_solved();
     test_winning_moves();
     test_elo();
     test_learning();
