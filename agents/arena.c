@@ -11,9 +11,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#ifdef _OPENMP
-#include <omp.h>
-#endif
 
 #include "rlzero.h"
 
@@ -21,23 +18,7 @@
 #define ARENA_ACTIONS_MAX 256
 #define ARENA_STATE_MAX 512
 
-static int max_threads(void)
-{
-#ifdef _OPENMP
-    return omp_get_max_threads();
-#else
-    return 1;
-#endif
-}
 
-static int thread_num(void)
-{
-#ifdef _OPENMP
-    return omp_get_thread_num();
-#else
-    return 0;
-#endif
-}
 
 /* FNV-1a over the observation's bytes: a position's identity for the held-out split and
  * for de-duplicating positions. */
@@ -210,7 +191,7 @@ static int search_moves(const rz_game *g, const seat_agent *sa, const unsigned c
     for (int k = 0; k < B; k++) {
         rz_error e = {0};
         const int i = rows[k];
-        const int th = thread_num();
+        const int th = rz_thread_num();
         const void *st = states + (size_t)i * S;
         const int depth = sa->agent->search_depth;
         if ((sa->solvers ? rz_search_best_solved(g, sa->nets[th], sa->solvers[th], sa->agent->solve_nodes,
@@ -238,7 +219,7 @@ int rz_arena_play(const rz_game *g, const rz_agent *a, const rz_agent *b, int a_
         return rz_error_set(err, RZ_ERR_ARG, "arena: seat = %d must be 0 or 1", a_seat);
     if (games < 1 || games > (1 << 22))
         return rz_error_set(err, RZ_ERR_ARG, "arena: games = %d must be in 1..%d", games, 1 << 22);
-    const int n = games, I = rz_game_obs_size(g), A = rz_game_num_actions(g), T = max_threads();
+    const int n = games, I = rz_game_obs_size(g), A = rz_game_num_actions(g), T = rz_max_threads();
     const size_t S = rz_game_state_size(g);
     seat_agent seats[2] = {{a_seat == 0 ? a : b, NULL, NULL, NULL}, {a_seat == 0 ? b : a, NULL, NULL, NULL}};
     unsigned char *states = rz_alloc((size_t)n * S, "arena states", err);
@@ -304,13 +285,13 @@ int rz_arena_play(const rz_game *g, const rz_agent *a, const rz_agent *b, int a_
 #pragma omp parallel for schedule(static)
                 for (int k = 0; k < B; k++)
                     moves[rows[k]] = rz_sample_token(logits + (size_t)k * A, A, &sp, &rngs[rows[k]],
-                                                     scratch + (size_t)thread_num() * 2 * A, NULL);
+                                                     scratch + (size_t)rz_thread_num() * 2 * A, NULL);
             } else {
 #pragma omp parallel for schedule(dynamic, 1)
                 for (int k = 0; k < B; k++) {
                     rz_error e = {0};
                     const int i = rows[k];
-                    if (rz_player_act(seats[s].inst[thread_num()], states + (size_t)i * S,
+                    if (rz_player_act(seats[s].inst[rz_thread_num()], states + (size_t)i * S,
                                       &rngs[i], &moves[i], &e) != RZ_OK) {
 #pragma omp critical(arena_err)
                         {

@@ -39,9 +39,6 @@
 #include <time.h>
 
 #include "rlzero.h"
-#ifdef _OPENMP
-#include <omp.h>
-#endif
 
 /* per-game loops shorter than this run on one thread: a fork costs more than the work */
 #define SP_OMP_MIN_GAMES 64
@@ -640,23 +637,7 @@ static int play(rz_selfplay *t, long *D_out, rz_error *err)
     return RZ_OK;
 }
 
-static int max_threads(void)
-{
-#ifdef _OPENMP
-    return omp_get_max_threads();
-#else
-    return 1;
-#endif
-}
 
-static int thread_num(void)
-{
-#ifdef _OPENMP
-    return omp_get_thread_num();
-#else
-    return 0;
-#endif
-}
 
 /* One solver and one replay buffer per thread, for the thread count of this step. */
 static int solvers_ready(rz_selfplay *t, int T, rz_error *err)
@@ -685,7 +666,7 @@ static int solve_games(rz_selfplay *t, long *solved, rz_error *err)
     const rz_game *g = t->g;
     const int n = t->n_games, G = t->cfg.group, M = t->M;
     const size_t S = t->S;
-    int rc = solvers_ready(t, max_threads(), err);
+    int rc = solvers_ready(t, rz_max_threads(), err);
     if (rc) return rc;
     long d0 = 0;
     for (int i = 0; i < n; i++) {
@@ -697,7 +678,7 @@ static int solve_games(rz_selfplay *t, long *solved, rz_error *err)
     rz_error ferr = {0};
 #pragma omp parallel for schedule(dynamic, 1) reduction(+ : count)
     for (int i = 0; i < n; i++) {
-        const int th = thread_num();
+        const int th = rz_thread_num();
         unsigned char *buf = t->replay + (size_t)th * (M + 1) * S;
         rz_solver *sv = t->solvers[th];
         const long b = t->game_d0[i];

@@ -1,4 +1,4 @@
-/* error.c: status codes, error messages and checked allocation. */
+/* error.c: status codes, error messages, checked allocation and the thread count. */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -6,6 +6,9 @@
 #include <unistd.h>
 
 #include "rlzero.h"
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 
 int rz_error_set(rz_error *err, int code, const char *fmt, ...)
 {
@@ -71,3 +74,21 @@ void *rz_alloc(size_t nbytes, const char *what, rz_error *err)
 }
 
 void rz_free(void *p) { free(p); }
+
+int rz_max_threads(void)
+{
+#ifdef _OPENMP
+    return omp_get_max_threads();
+#else
+    return 1;
+#endif
+}
+
+int rz_thread_num(void)
+{
+#ifdef _OPENMP
+    return omp_get_thread_num();
+#else
+    return 0;
+#endif
+}

@@ -4,9 +4,6 @@
  * or column blocks for weight-gradient reductions), and every sum runs in a fixed order,
  * so results are bit-identical for any OMP_NUM_THREADS. No float atomics. */
 #include <cblas.h>
-#ifdef _OPENMP
-#include <omp.h>
-#endif
 #include <math.h>
 #include <string.h>
 
@@ -775,21 +772,9 @@ INLINE void transpose_tiles(float *xt, const float *x, size_t ldx, int n, int d)
 /* One workspace of `per` floats for each thread the next parallel region may use. */
 static float *thread_ws(size_t per, int *nthreads)
 {
-    int nt = 1;
-#ifdef _OPENMP
-    nt = omp_get_max_threads();
-#endif
+    const int nt = rz_max_threads();
     *nthreads = nt;
     return rz_alloc((size_t)nt * per * sizeof(float), "attention workspace", NULL);
-}
-
-static int thread_id(void)
-{
-#ifdef _OPENMP
-    return omp_get_thread_num();
-#else
-    return 0;
-#endif
 }
 
 /* The training attention takes four query rows (or four key columns) at a time, so that
@@ -983,7 +968,7 @@ int rz_attention_forward(float *out, float *att, const float *q, const float *k,
         for (int h = 0; h < NH; h++) {
             size_t base = (size_t)b * T * C + (size_t)h * hd;
             attention_forward_head(out + base, att + ((size_t)b * NH + h) * T * T, q + base,
-                                   k + base, v + base, ws + (size_t)thread_id() * per, T, C, hd);
+                                   k + base, v + base, ws + (size_t)rz_thread_num() * per, T, C, hd);
         }
     rz_free(ws);
     return RZ_OK;
@@ -1044,7 +1029,7 @@ static int attention_backward(float *dq, float *dk, float *dv, const float *dout
             size_t base = (size_t)b * T * C + (size_t)h * hd;
             attention_backward_head(dq + base, dk + base, dv + base, dout + base,
                                     att + ((size_t)b * NH + h) * T * T, q + base, k + base,
-                                    v + base, ws + (size_t)thread_id() * per, T, C, hd, acc);
+                                    v + base, ws + (size_t)rz_thread_num() * per, T, C, hd, acc);
         }
     rz_free(ws);
     return RZ_OK;

@@ -50,6 +50,12 @@ void *rz_alloc(size_t nbytes, const char *what, rz_error *err);
 size_t rz_memory_bytes(void);
 void rz_free(void *p);
 
+/* The threads the next parallel region may use (omp_get_max_threads; 1 without OpenMP),
+ * and the calling thread's number in its region (0 outside one): the index of a per-thread
+ * scratch buffer. */
+int rz_max_threads(void);
+int rz_thread_num(void);
+
 /* --------------------------------------------------------------------- rng */
 
 /* xoshiro256** seeded through splitmix64. A stream is a pure function of its key,

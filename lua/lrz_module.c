@@ -343,16 +343,9 @@ static int rz_clock(lua_State *L)
 }
 
 /* rz.threads() -> the OpenMP thread count */
-#ifdef _OPENMP
-#include <omp.h>
-#endif
 static int rz_threads(lua_State *L)
 {
-#ifdef _OPENMP
-    lua_pushinteger(L, omp_get_max_threads());
-#else
-    lua_pushinteger(L, 1);
-#endif
+    lua_pushinteger(L, rz_max_threads());
     return 1;
 }
 
