@@ -1,36 +1,45 @@
 -- connect4.lua: Connect Four from the rules alone by self-play with a learned value and a
 -- search over the rules (the nim.lua recipe: TD(lambda) value targets from a two-ply
--- search, the policy head learning the search's move), then evaluation from both seats
--- against depth-limited alpha-beta (depth 2, the target, and depth 4, reported) and random.
+-- search, the policy head learning the search's move), the value taught exactly wherever
+-- the rules decide a position cheaply (solve_nodes: each self-play game is solved from its
+-- last position back while a position takes at most 20000 nodes, about half of them, and
+-- those exact values replace their TD targets), the learning rate decaying by a cosine to
+-- a tenth over the run. Then evaluation from both seats against depth-limited alpha-beta
+-- (depth 2, the target, and depth 4, reported) and random.
 --
--- The agent evaluated is the network searching `eval_depth` plies by alpha-beta over the
--- rules, leaves scored by its own value head (agent:search). Reported beside it: the same
--- search with the untrained network (what the learning adds), the policy head alone, and
--- how often the value head has the right sign on positions with known results (Pascal
--- Pons' test positions in tests/data/connect4, never used in training).
+-- Two agents are evaluated. "agent": the network searching eval_depth plies by alpha-beta
+-- over the rules, leaves scored by its own value head (agent:search). "+exact": the same
+-- agent playing its end games exactly (eval_solve_nodes: each move first tries to solve
+-- the position within that many nodes; a won position is played as the fastest win, a
+-- drawn or lost one keeps its value and prefers the moves with the most losing replies for
+-- the opponent, the network's search choosing among those). No hand-written evaluation
+-- enters either: the rules, exact values the rules prove, and the network. Reported beside
+-- them: the untrained network's search, the policy head alone, and how often the value
+-- head has the right sign on Pascal Pons' test positions (tests/data/connect4, never
+-- trained on).
 --
--- Target: >= 90% wins against depth-2 alpha-beta from both seats. NOT met yet. Measured at
--- the defaults (seed 1, 2 threads, 652 s of training, part of it on a shared machine), 50
--- games a seat: against depth-2 alpha-beta 46% / 76% wins (seat 0 / seat 1), against depth
--- 4 78% / 80%, against random 100% / 100%; the same 8-ply search with the untrained
--- network 26% / 36%; the policy head alone 20% / 2%. The value head's sign is right on 70%
--- of Pons' middle-game positions (Test_L2_R1; untrained 45%). Random openings of up to 10
--- moves (opening_max) raised that from 65% (up to 4); checkpoints of one run still swing
--- between about 60% and 100% against depth 2, so the value is the weak part. For scale: the
--- alpha-beta player's own hand-written heuristic, searched 8 plies deep, wins 80% / 40%
--- against depth 2 (50 games a seat; 82% / 38% at 6 plies), so the target asks for a value
--- much better than that heuristic, above all as the second player.
--- mirror=true (half of each step's decisions reflected left to right) left it there: sign
--- right on 69-70% of Test_L2_R1 at steps 500-2000; against depth 2, checkpoints of one run
--- won 84/36, 64/70, 50/82 and 100/34 percent (seat 0 / seat 1, 50 games each; 66% draws in
--- the last).
+-- Target: >= 90% wins against depth-2 alpha-beta from both seats (target_met: "+exact";
+-- target_met_search_alone: "agent"). Measured at the defaults (seed 1, 2 threads, 557 s of
+-- training on an idle machine), 50 games a seat, wins/draws/losses:
+--   +exact vs depth 2: 50/0/0 and 49/0/1 (100% / 98% wins); vs depth 4: 96% / 98%
+--   agent  vs depth 2: 49/0/1 and 43/3/4 (98% / 86%);      vs depth 4: 92% / 96%
+--   untrained network, same search, vs depth 2: 26% / 36%; policy head alone: 32% / 6%
+-- Not yet robust across seeds: seed 2 (the same defaults) gives "+exact" 76% / 82% and
+-- "agent" 42% / 78% against depth 2, and "+exact" with eval_solve_nodes=1000000 94% / 84%;
+-- its losses come from openings the network misjudges before the solver can see the end.
+-- Value sign right on 74% of Test_L2_R1 (untrained 45%). Before exact targets and the decay
+-- (the same run otherwise) the agent won 46% / 76% against depth 2 with the sign right on
+-- 70%; exact targets alone (constant rate) gave 72% / 90% ("+exact" 90% / 88%), and the
+-- decay then the figures above. For scale: the alpha-beta player's own
+-- hand-written heuristic, searched 8 plies deep, wins 80% / 40% against depth 2.
 --
 --   rlzero experiments/connect4.lua [steps=2000] [seed=1] [out=runs/connect4] [fresh=true]
 local rz = require "rlzero"
 local run = require("rlzero.run").open("connect4", {
   steps = 2000, seed = 1, hidden = 128, layers = 2, positions = 32, group = 4, opening_max = 10,
-  lr = 1e-3, value_coef = 1.0, value_lambda = 0.7, search_depth = 2, search_temperature = 0.05,
-  mirror = false, eval_depth = 8, eval_games = 50, elo_games = 10, snapshots = 4, log_every = 50,
+  lr = 1e-3, min_lr_ratio = 0.1, value_coef = 1.0, value_lambda = 0.7, search_depth = 2,
+  search_temperature = 0.05, mirror = false, solve_nodes = 20000, eval_depth = 8,
+  eval_solve_nodes = 100000, eval_games = 50, elo_games = 10, snapshots = 4, log_every = 50,
 }, ...)
 local cfg = run.cfg
 
@@ -38,9 +47,12 @@ local game = rz.game("connect4")
 local trainer = rz.selfplay{game = game, hidden = cfg.hidden, layers = cfg.layers,
                             positions = cfg.positions, group = cfg.group,
                             opening_max = cfg.opening_max, lr = cfg.lr,
+                            total_steps = cfg.min_lr_ratio < 1 and cfg.steps or 0,
+                            min_lr_ratio = cfg.min_lr_ratio,
                             value_coef = cfg.value_coef, value_lambda = cfg.value_lambda,
                             search_depth = cfg.search_depth, mirror = cfg.mirror,
-                            search_temperature = cfg.search_temperature, seed = cfg.seed}
+                            search_temperature = cfg.search_temperature,
+                            solve_nodes = cfg.solve_nodes, seed = cfg.seed}
 local untrained = trainer:agent()
 local selfplay = require "rlzero.selfplay"
 local every_snap = selfplay.snapshot_every(cfg.steps, cfg.snapshots)
@@ -69,6 +81,12 @@ local function versus(who, a, name)
 end
 local res, res_untrained, res_policy = {}, {}, {}
 for _, name in ipairs{"random", "ab2", "ab4"} do res[name] = versus("agent", agent, name) end
+local res_exact -- nil with eval_solve_nodes = 0
+if cfg.eval_solve_nodes > 0 then
+  local exact = policy:search(cfg.eval_depth, {solve_nodes = cfg.eval_solve_nodes})
+  res_exact = {}
+  for _, name in ipairs{"ab2", "ab4"} do res_exact[name] = versus("+exact", exact, name) end
+end
 res_untrained.ab2 = versus("untrained", untrained:search(cfg.eval_depth), "ab2")
 res_policy.ab2 = versus("policy", policy, "ab2")
 
@@ -119,10 +137,11 @@ for i, n in ipairs(names) do
   print(string.format("elo %-10s %7.1f", n, elo.ratings[i]))
 end
 print(string.format("trained %d steps in %.1f s", cfg.steps - start, train_seconds))
-local ok = res.ab2.seat0.win_rate >= 0.9 and res.ab2.seat1.win_rate >= 0.9
+local function met(r) return r.ab2.seat0.win_rate >= 0.9 and r.ab2.seat1.win_rate >= 0.9 end
 run:results{
   game = game:name(), steps = cfg.steps, train_seconds = train_seconds, threads = rz.threads(),
-  eval_depth = cfg.eval_depth, vs = res, untrained_vs = res_untrained, policy_vs = res_policy,
+  eval_depth = cfg.eval_depth, eval_solve_nodes = cfg.eval_solve_nodes, vs = res,
+  exact_end_games_vs = res_exact, untrained_vs = res_untrained, policy_vs = res_policy,
   value_sign = signs, untrained_value_sign = signs_untrained, elo = ratings, elo_search_depth = elo_depth,
-  target_ab2_win_rate = 0.9, target_met = ok,
+  target_ab2_win_rate = 0.9, target_met = met(res_exact or res), target_met_search_alone = met(res),
 }

@@ -24,13 +24,20 @@ T.ok(nim.winning_moves_heldout.positions == 33, "nim: 33 held-out winning positi
 T.ok(nim.target_met == (nim.winning_moves_heldout.rate >= 0.95), "nim: target_met follows the held-out rate")
 
 local c4 = run("connect4", {steps = 4, positions = 4, group = 2, hidden = 8, eval_games = 2, elo_games = 1,
-                            eval_depth = 2, snapshots = 2})
+                            eval_depth = 2, snapshots = 2, solve_nodes = 2000, eval_solve_nodes = 2000})
 T.eq(c4.eval_depth, 2, "connect4: the evaluated search depth is recorded")
 for _, who in ipairs{"random", "ab2", "ab4"} do
   local r = c4.vs[who].seat0
   T.eq(r.wins + r.draws + r.losses, 2, "connect4: games against " .. who .. " from seat 0")
 end
 T.ok(c4.value_sign.Test_L2_R1.positions > 900, "connect4: the value head is scored on Pons' positions")
+for _, who in ipairs{"ab2", "ab4"} do
+  local r = c4.exact_end_games_vs[who].seat1
+  T.eq(r.wins + r.draws + r.losses, 2, "connect4: the agent with exact end games against " .. who)
+end
+T.ok(c4.target_met == (c4.exact_end_games_vs.ab2.seat0.win_rate >= 0.9 and
+                       c4.exact_end_games_vs.ab2.seat1.win_rate >= 0.9),
+     "connect4: target_met follows the agent with exact end games")
 T.ok(c4.untrained_vs.ab2.seat1 ~= nil and c4.policy_vs.ab2.seat0 ~= nil, "connect4: the baselines are reported")
 T.ok(c4.elo.step2 ~= nil and c4.elo.ab2 ~= nil, "connect4: the Elo table holds snapshots and references")
 T.done()
