@@ -18,8 +18,6 @@
 #define ARENA_ACTIONS_MAX 256
 #define ARENA_STATE_MAX 512
 
-
-
 /* FNV-1a over the observation's bytes: a position's identity for the held-out split and
  * for de-duplicating positions. */
 static uint64_t obs_key(const float *obs, int n)

@@ -637,8 +637,6 @@ static int play(rz_selfplay *t, long *D_out, rz_error *err)
     return RZ_OK;
 }
 
-
-
 /* One solver and one replay buffer per thread, for the thread count of this step. */
 static int solvers_ready(rz_selfplay *t, int T, rz_error *err)
 {
