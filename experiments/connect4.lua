@@ -24,9 +24,10 @@
 --   +exact vs depth 2: 50/0/0 and 49/0/1 (100% / 98% wins); vs depth 4: 96% / 98%
 --   agent  vs depth 2: 49/0/1 and 43/3/4 (98% / 86%);      vs depth 4: 92% / 96%
 --   untrained network, same search, vs depth 2: 26% / 36%; policy head alone: 32% / 6%
--- Not yet robust across seeds: seed 2 (the same defaults) gives "+exact" 76% / 82% and
--- "agent" 42% / 78% against depth 2, and "+exact" with eval_solve_nodes=1000000 94% / 84%;
--- its losses come from openings the network misjudges before the solver can see the end.
+-- Not yet robust across seeds: seed 3 meets it too ("+exact" 100% / 94%, "agent" 88% /
+-- 88%), seed 2 does not ("+exact" 76% / 82%, "agent" 42% / 78%; "+exact" with
+-- eval_solve_nodes=1000000 94% / 84%): its losses come from openings the network
+-- misjudges before the solver can see the end.
 -- Value sign right on 74% of Test_L2_R1 (untrained 45%). Before exact targets and the decay
 -- (the same run otherwise) the agent won 46% / 76% against depth 2 with the sign right on
 -- 70%; exact targets alone (constant rate) gave 72% / 90% ("+exact" 90% / 88%), and the
