@@ -143,7 +143,8 @@ typedef struct {
 /* One network per thread for a greedy search, whose forward passes write the network's
  * activations: nets[0] is the agent's own, the others are copies of its parameters. A
  * search's move depends only on the parameters and the position, so which copy searches a
- * game does not matter. */
+ * game does not matter. With solve_nodes > 0, one solver per thread too (each move starts
+ * from an empty table, so which solver does not matter either). */
 static int search_nets(const rz_game *g, seat_agent *sa, int T, rz_error *err)
 {
     sa->nets = calloc((size_t)T, sizeof *sa->nets);

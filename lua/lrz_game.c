@@ -324,6 +324,13 @@ static lrz_agent *agent_check(lua_State *L, int idx)
     return a;
 }
 
+/* The C agent a Lua agent plays as, at temperature temp (policies only). */
+static rz_agent to_agent(lrz_agent *a, float temp)
+{
+    rz_agent r = {a->mlp, a->player, temp, a->search_depth, a->solve_nodes};
+    return r;
+}
+
 static int agent_gc(lua_State *L)
 {
     lrz_agent *a = luaL_checkudata(L, 1, LRZ_AGENT);
@@ -382,7 +389,7 @@ static int agent_act(lua_State *L)
         temp = greedy ? 0.0f : (float)t;
     }
     if (rz_game_is_terminal(s->game->g, s->bytes)) return luaL_error(L, "agent:act: the game is over");
-    rz_agent ag = {a->mlp, a->player, temp, a->search_depth, a->solve_nodes};
+    rz_agent ag = to_agent(a, temp);
     rz_rng rng;
     rz_rng_stream(&rng, (uint64_t)seed, (uint64_t)rz_game_move_count(s->game->g, s->bytes), 0, 0);
     int action = -1;
@@ -799,12 +806,6 @@ static int selfplay_tostring(lua_State *L)
 }
 
 /* --------------------------------------------------------------- evaluation */
-
-static rz_agent to_agent(lrz_agent *a, float temp)
-{
-    rz_agent r = {a->mlp, a->player, temp, a->search_depth, a->solve_nodes};
-    return r;
-}
 
 static void same_game(lua_State *L, const char *what, lrz_agent *a, lrz_agent *b)
 {
