@@ -657,10 +657,57 @@ static void test_arena_search(void)
     rz_game_free(g);
 }
 
+/* The exact value of st for player p, by rz_game_solve (a finished game: its result). */
+static int value_for(const rz_game *g, const void *st, int p, long budget)
+{
+    rz_error err = {0};
+    if (rz_game_is_terminal(g, st)) {
+        double r[2];
+        rz_game_returns(g, st, r);
+        return r[p] > 0 ? 1 : r[p] < 0 ? -1 : 0;
+    }
+    int v = 9;
+    CHECK_OK(rz_game_solve(g, st, budget, &v, NULL, NULL, &err), &err);
+    return rz_game_current_player(g, st) == p ? v : -v;
+}
+
+/* The most traps any value-keeping move of st sets (opponent replies after which the value
+ * is better for the mover than want), and in *at the count for move a. */
+static int most_traps(const rz_game *g, const void *st, int want, int a, int *at, long budget)
+{
+    const int A = rz_game_num_actions(g), p = rz_game_current_player(g, st);
+    const size_t S = rz_game_state_size(g);
+    uint8_t legal[16], replies[16];
+    unsigned char child[512], reply[512];
+    int most = 0;
+    REQUIRE(A <= 16 && S <= sizeof child);
+    rz_game_legal(g, st, legal);
+    for (int m = 0; m < A; m++) {
+        if (!legal[m]) continue;
+        memcpy(child, st, S);
+        REQUIRE(rz_game_apply(g, child, m, NULL) == RZ_OK);
+        if (value_for(g, child, p, budget) != want) continue;
+        int traps = 0;
+        if (!rz_game_is_terminal(g, child)) {
+            rz_game_legal(g, child, replies);
+            for (int r = 0; r < A; r++) {
+                if (!replies[r]) continue;
+                memcpy(reply, child, S);
+                REQUIRE(rz_game_apply(g, reply, r, NULL) == RZ_OK);
+                traps += value_for(g, reply, p, budget) > want;
+            }
+        }
+        if (m == a) *at = traps;
+        if (traps > most) most = traps;
+    }
+    return most;
+}
+
 /* rz_search_best_solved on Pons' end-game positions (known values): it reports the
  * value, a won position is played as a win (the fastest: the child is lost in one ply
- * less) and a drawn one kept drawn, whatever the solver held before; over budget it is
- * rz_search_best. */
+ * less) and a drawn one kept drawn, and in a drawn or lost position its move sets as many
+ * traps as any move that keeps the value, whatever the solver held before; over budget it
+ * is rz_search_best. */
 static void test_search_solved(void)
 {
     rz_error err = {0};
@@ -679,7 +726,7 @@ static void test_search_solved(void)
     unsigned char st[512], child[512], prev[512];
     const size_t S = rz_game_state_size(g);
     REQUIRE(S <= sizeof st);
-    int n = 0, bad = 0, kinds[3] = {0}, have_prev = 0;
+    int n = 0, bad = 0, kinds[3] = {0}, have_prev = 0, trapped = 0;
     for (int k = 0; fgets(line, sizeof line, f); k++) {
         int score;
         if (k % 4 || sscanf(line, "%127s %d", cols, &score) != 2) continue;
@@ -703,6 +750,12 @@ static void test_search_solved(void)
                                             cv == -1 && cp == plies - 1);
         if (want == 0) /* the last move of a full board is a draw too */
             ok = ok && rz_game_solve(g, child, budget, &cv, NULL, NULL, &err) == RZ_OK && cv == 0;
+        if (want <= 0) {
+            int at = -1;
+            const int most = most_traps(g, st, want, act, &at, budget);
+            ok = ok && at == most;
+            trapped += most > 0;
+        }
         if (!ok && bad++ < 5)
             fprintf(stderr, "search solved: %s (score %d): move %d / %d, exact %d, child %d\n", cols, score,
                     act, act2, exact, cv);
@@ -713,6 +766,7 @@ static void test_search_solved(void)
     CHECKF(bad == 0, "search solved: %d of %d positions wrong", bad, n);
     CHECKF(kinds[0] > 0 && kinds[1] > 0 && kinds[2] > 0, "losses %d, draws %d, wins %d", kinds[0],
            kinds[1], kinds[2]);
+    CHECKF(trapped > 10, "only %d drawn or lost positions where a move sets a trap", trapped);
     /* over budget: the network's own search, and the root reported unsolved */
     rz_game_reset(g, st);
     int act = -1, exact = 9, plain = -2;
@@ -737,8 +791,8 @@ static void test_search_solved(void)
     rz_agent sampled = {m, NULL, 1.0f, 2, 20000};
     CHECK(rz_arena_play(g, &sampled, &b, 0, 2, 5, &(rz_arena_result){0}, &err) == RZ_ERR_ARG &&
           strstr(err.msg, "solve_nodes"));
-    printf("search solved: %d end games (%d lost, %d drawn, %d won) played to their value\n", n,
-           kinds[0], kinds[1], kinds[2]);
+    printf("search solved: %d end games (%d lost, %d drawn, %d won) played to their value, %d with "
+           "traps to set\n", n, kinds[0], kinds[1], kinds[2], trapped);
     rz_player_free(rnd);
     rz_solver_free(sv);
     rz_solver_free(other);
