@@ -262,6 +262,25 @@ int rz_solver_solve(rz_solver *sv, const void *state, long max_nodes, int *solve
     return rc;
 }
 
+/* The window (-1, 1) around a draw: a win needs only one winning line proven, not the
+ * fastest, and a loss only that every line loses. Its table entries are bounds like any
+ * other, so exact and value-only searches share one table. */
+int rz_solver_wdl(rz_solver *sv, const void *state, long max_nodes, int *solved, int *value,
+                  rz_error *err)
+{
+    if (!sv || !state || !solved || !value) return rz_error_set(err, RZ_ERR_ARG, "solver: NULL argument");
+    search *s = &sv->s;
+    const rz_game *g = s->g;
+    int status = g->def->status(g, state);
+    s->max_nodes = max_nodes;
+    s->nodes = 0;
+    s->aborted = 0;
+    int score = status != RZ_GAME_ONGOING ? terminal_score(g, state, status) : negamax(s, state, 0, -1, 1);
+    *solved = !s->aborted;
+    if (*solved) *value = score > 0 ? 1 : score < 0 ? -1 : 0;
+    return RZ_OK;
+}
+
 /* ------------------------------------------------------------------ players */
 
 enum { P_RANDOM, P_MINIMAX, P_NIM, P_ALPHABETA };

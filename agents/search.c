@@ -428,7 +428,7 @@ static int exact_value(const rz_game *g, rz_solver *sv, long max_nodes, const vo
         *value = r[p] > 0 ? 1 : r[p] < 0 ? -1 : 0;
         return RZ_OK;
     }
-    int rc = rz_solver_solve(sv, st, max_nodes, known, value, NULL, NULL, err);
+    int rc = rz_solver_wdl(sv, st, max_nodes, known, value, err);
     if (!rc && *known && rz_game_current_player(g, st) != p) *value = -*value;
     return rc;
 }
@@ -446,28 +446,38 @@ int rz_search_best_solved(const rz_game *g, rz_mlp *m, rz_solver *sv, long max_n
     /* each move from an empty table: whether a solve finishes within the budget, and so
      * the move, depends on the position alone */
     rz_solver_clear(sv);
-    int solved = 0, v = 0, best = -1;
-    if ((rc = rz_solver_solve(sv, state, max_nodes, &solved, &v, NULL, &best, err))) return rc;
+    int solved = 0, v = 0;
+    if ((rc = rz_solver_wdl(sv, state, max_nodes, &solved, &v, err))) return rc;
     if (exact) *exact = solved ? v : RZ_SEARCH_UNSOLVED;
     if (!solved) return search_best(g, m, state, depth, NULL, action, NULL, NULL, err);
-    if (v > 0) { /* the fastest win */
-        *action = best;
-        return RZ_OK;
+    if (v > 0) { /* the fastest win, when the exact search finishes too */
+        int plies, best;
+        if ((rc = rz_solver_solve(sv, state, max_nodes, &solved, &v, &plies, &best, err))) return rc;
+        if (solved) {
+            *action = best;
+            return RZ_OK;
+        }
     }
     const int A = rz_game_num_actions(g), p = rz_game_current_player(g, state);
     const size_t S = rz_game_state_size(g);
     _Alignas(16) unsigned char child[RZ_GAME_STATE_MAX], reply[RZ_GAME_STATE_MAX];
     uint8_t allowed[SEARCH_ACTIONS_MAX], replies[SEARCH_ACTIONS_MAX];
-    int traps[SEARCH_ACTIONS_MAX], most = 0, known, cv;
+    int traps[SEARCH_ACTIONS_MAX], most = 0, known, cv, kept = 0;
     rz_game_legal(g, state, allowed);
-    for (int a = 0; a < A && v == 0; a++) { /* a draw: only the moves proven to keep it */
-        if (!allowed[a] || a == best) continue;
+    /* a win or a draw: only the moves proven to keep it (a loss: every move) */
+    for (int a = 0; a < A && v >= 0; a++) {
+        if (!allowed[a]) continue;
         memcpy(child, state, S);
         if ((rc = rz_game_apply(g, child, a, err)) ||
             (rc = exact_value(g, sv, max_nodes, child, p, &known, &cv, err)))
             return rc;
-        allowed[a] = known && cv == 0;
+        allowed[a] = known && cv == v;
+        kept += allowed[a];
     }
+    if (v >= 0 && !kept) /* the root's proof, but no child's within the budget alone */
+        return search_best(g, m, state, depth, NULL, action, NULL, NULL, err);
+    if (v > 0) /* a win kept at every move ends the game: the network chooses the way */
+        return search_best(g, m, state, depth, allowed, action, NULL, NULL, err);
     /* traps: the opponent's replies after which the exact value is better for p than the
      * root's; among the moves left, those with the most */
     for (int a = 0; a < A; a++) {

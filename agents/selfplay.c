@@ -653,8 +653,9 @@ static int solvers_ready(rz_selfplay *t, int T, rz_error *err)
     return t->replay ? RZ_OK : RZ_ERR_NOMEM;
 }
 
-/* solve_nodes > 0: the exact value of each game's decisions, from its last back to the
- * first that the solver cannot finish within solve_nodes nodes (earlier ones are harder).
+/* solve_nodes > 0: the exact value of each game's decisions (win, draw or loss: the value
+ * alone, rz_solver_wdl), from its last back to the first that the solver cannot decide
+ * within solve_nodes nodes (earlier ones are harder).
  * A game's states are rebuilt from its start position and moves; each game is solved by
  * one thread from an empty table, so which decisions are solved depends on the game alone
  * (not on the thread count), and solving backwards lets each search reuse the entries of
@@ -692,7 +693,7 @@ static int solve_games(rz_selfplay *t, long *solved, rz_error *err)
         rz_solver_clear(sv);
         for (int j = L - 1; j >= 0 && !erc; j--) {
             int ok = 0, v = 0;
-            erc = rz_solver_solve(sv, buf + (size_t)j * S, t->cfg.solve_nodes, &ok, &v, NULL, NULL, &e);
+            erc = rz_solver_wdl(sv, buf + (size_t)j * S, t->cfg.solve_nodes, &ok, &v, &e);
             if (erc || !ok) break;
             t->exact[b + j] = (int8_t)v;
             count++;

@@ -528,6 +528,12 @@ void rz_solver_clear(rz_solver *sv);
  * best_action may be NULL), or *solved 0 over budget and the outputs untouched. */
 int rz_solver_solve(rz_solver *sv, const void *state, long max_nodes, int *solved, int *value,
                     int *plies, int *best_action, rz_error *err);
+/* The value alone (+1 win, 0 draw, -1 loss for the player to move, not how fast), in the
+ * same table: a search that only proves which side of a draw the value lies on cuts off
+ * far more than the exact one (on Connect Four positions 8 random moves in, 20000 nodes
+ * decide about a quarter instead of almost none). *solved and *value as rz_solver_solve. */
+int rz_solver_wdl(rz_solver *sv, const void *state, long max_nodes, int *solved, int *value,
+                  rz_error *err);
 
 /* Reference players, for evaluation:
  *   "random"                 uniform among the legal actions;
@@ -919,15 +925,17 @@ int rz_search_scores_holdout(const rz_game *g, rz_mlp *m, const void *states, in
 int rz_search_best(const rz_game *g, rz_mlp *m, const void *state, int depth, int *action,
                    float *value, long *nodes, rz_error *err);
 
-/* rz_search_best with exact end games: the root is first solved exactly (a solver over
- * the rules, rz_solver_solve within max_nodes nodes, from an empty table, so the move
- * depends on the position alone). Unsolved: rz_search_best's move. A win: the solver's
- * fastest win. A draw: the moves proven to keep the draw (each child solved within
- * max_nodes); a loss: every move. Among those, the ones with the most traps (opponent
- * replies after which the exact value is better for the mover, each solved within
- * max_nodes) are kept when there are any, and the network's search chooses among the
- * rest: against a perfect opponent nothing more can be had, against a fallible one this
- * keeps the most chances. *exact (may be NULL): the root's exact value for its mover
+/* rz_search_best with exact end games: the root's value is first decided by the rules
+ * (rz_solver_wdl within max_nodes nodes, from an empty table, so the move depends on the
+ * position alone). Undecided: rz_search_best's move. A win: the fastest win when the exact
+ * search (rz_solver_solve) also finishes within max_nodes, else the moves proven to keep
+ * the win, the network's search choosing among them. A draw: the moves proven to keep the
+ * draw; a loss: every move (each child decided within max_nodes). Among those, the ones
+ * with the most traps (opponent replies after which the value is better for the mover,
+ * each decided within max_nodes) are kept when there are any, and the network's search
+ * chooses among the rest: against a perfect opponent nothing more can be had, against a
+ * fallible one this keeps the most chances. Should no child be decided within the budget,
+ * rz_search_best's move. *exact (may be NULL): the root's exact value for its mover
  * (+1, 0, -1) or RZ_SEARCH_UNSOLVED. */
 #define RZ_SEARCH_UNSOLVED 2
 int rz_search_best_solved(const rz_game *g, rz_mlp *m, rz_solver *sv, long max_nodes,
@@ -990,7 +998,7 @@ typedef struct {
                           * 0 = off */
     long solve_nodes;    /* > 0 (needs value_coef > 0): exact value targets where the rules can
                           * decide them: after each step's games, every game's decisions are
-                          * solved exactly (rz_solver_solve, at most solve_nodes nodes each),
+                          * solved exactly (rz_solver_wdl, at most solve_nodes nodes each),
                           * from the last back to the first the solver cannot finish, and a
                           * solved decision's value target is its exact value (+1, 0, -1 for
                           * the mover) instead of the TD(lambda) target, which earlier

@@ -247,10 +247,11 @@ static int state_move_count(lua_State *L)
 /* state:solve([max_nodes = 10000000]) -> value, plies, action: the exact value for the
  * player to move (1 win, 0 draw, -1 loss), the moves to the end under best play (winner
  * hurrying, loser delaying; 0 for a draw), an optimal action (nil when the game is over);
- * nil when the search needs more than max_nodes nodes (rz_game_solve) */
-static int state_solve(lua_State *L)
+ * nil when the search needs more than max_nodes nodes (rz_game_solve).
+ * state:outcome([max_nodes = 10000000]) -> value: the value alone, or nil over budget
+ * (rz_solver_wdl: a narrower search, so it decides many more positions in a budget). */
+static int solve_or_outcome(lua_State *L, const char *W, int value_only)
 {
-    const char *W = "state:solve";
     lrz_state *s = state_check(L, 1);
     lua_Integer max_nodes = luaL_optinteger(L, 2, 10000000);
     if (max_nodes < 1 || max_nodes > 2000000000)
@@ -259,7 +260,8 @@ static int state_solve(lua_State *L)
     rz_solver *sv;
     if (rz_solver_create(&sv, s->game->g, (long)max_nodes, &err) != RZ_OK) return lrz_fail(L, W, &err);
     int solved = 0, value = 0, plies = 0, action = -1;
-    int rc = rz_solver_solve(sv, s->bytes, (long)max_nodes, &solved, &value, &plies, &action, &err);
+    int rc = value_only ? rz_solver_wdl(sv, s->bytes, (long)max_nodes, &solved, &value, &err)
+                        : rz_solver_solve(sv, s->bytes, (long)max_nodes, &solved, &value, &plies, &action, &err);
     rz_solver_free(sv);
     if (rc) return lrz_fail(L, W, &err);
     if (!solved) {
@@ -267,11 +269,15 @@ static int state_solve(lua_State *L)
         return 1;
     }
     lua_pushinteger(L, value);
+    if (value_only) return 1;
     lua_pushinteger(L, plies);
     if (action >= 0) lua_pushinteger(L, action);
     else lua_pushnil(L);
     return 3;
 }
+
+static int state_solve(lua_State *L) { return solve_or_outcome(L, "state:solve", 0); }
+static int state_outcome(lua_State *L) { return solve_or_outcome(L, "state:outcome", 1); }
 
 static int state_clone(lua_State *L)
 {
@@ -997,6 +1003,7 @@ void lrz_open_game(lua_State *L)
         {"is_terminal", state_is_terminal},     {"returns", state_returns},
         {"current_player", state_current_player}, {"move_count", state_move_count},
         {"solve", state_solve},
+        {"outcome", state_outcome},
         {"clone", state_clone},                 {"serialize", state_serialize},
         {"game", state_game},                   {"close", state_close},
         {NULL, NULL}};

@@ -344,7 +344,8 @@ static void connect4_file(const rz_game *g, const char *name, int every, long ma
 
 /* One solver kept over many positions, never cleared: each position is first given a
  * budget too small to finish (most of the time; the outputs must stay untouched, the table keep only exact
- * entries), then solved in full; every value and distance must still be Pons'. */
+ * entries), then its value alone is decided (rz_solver_wdl, whose bounds stay in the
+ * table), then it is solved in full; every value and distance must still be Pons'. */
 static void connect4_solver_kept(const rz_game *g, const char *name, int every)
 {
     FILE *f = open_data(name);
@@ -363,6 +364,12 @@ static void connect4_solver_kept(const rz_game *g, const char *name, int every)
             aborted++;
             touched += value != 9 || plies != -1 || action != -1;
         }
+        int wdl = 9, wsolved = -1;
+        CHECK_OK(rz_solver_wdl(sv, st, 10000000, &wsolved, &wdl, &err), &err);
+        if (!wsolved || wdl != (score > 0) - (score < 0)) {
+            if (bad++ < 5) fprintf(stderr, "kept solver, %s: %s: want %d, value alone %d\n", name, cols, score, wdl);
+            continue;
+        }
         CHECK_OK(rz_solver_solve(sv, st, 10000000, &solved, &value, &plies, &action, &err), &err);
         const int got = solved ? pons_score(value, plies, rz_game_move_count(g, st)) : 999;
         if (got != score && bad++ < 5) fprintf(stderr, "kept solver, %s: %s: want %d, got %d\n", name, cols, score, got);
@@ -373,6 +380,40 @@ static void connect4_solver_kept(const rz_game *g, const char *name, int every)
     CHECKF(aborted > n / 4 && touched == 0, "kept solver, %s: %d of %d over a 10-node budget, %d with outputs set",
            name, aborted, n, touched);
     printf("kept solver, %s: %d positions right, %d first over a 10-node budget\n", name, n - bad, aborted);
+    rz_solver_free(sv);
+}
+
+/* The value alone, from an empty table each time, within a small budget: always Pons' sign
+ * when decided, the outputs untouched when not, and decided far more often than the exact
+ * search within the same budget (the narrow window is what makes it worth having). */
+static void connect4_solver_wdl(const rz_game *g, const char *name, int every, long budget)
+{
+    FILE *f = open_data(name);
+    rz_solver *sv = NULL;
+    rz_error err = {0};
+    CHECK_OK(rz_solver_create(&sv, g, budget, &err), &err);
+    REQUIRE(sv);
+    char line[256], cols[128];
+    int score, n = 0, bad = 0, touched = 0, by_wdl = 0, by_exact = 0;
+    for (int k = 0; fgets(line, sizeof line, f); k++) {
+        unsigned char st[MAXS];
+        if (k % every || sscanf(line, "%127s %d", cols, &score) != 2 || !load_pons(g, st, cols)) continue;
+        int solved = -1, value = 9;
+        rz_solver_clear(sv);
+        CHECK_OK(rz_solver_wdl(sv, st, budget, &solved, &value, &err), &err);
+        if (solved) by_wdl++, bad += value != (score > 0) - (score < 0);
+        else touched += value != 9;
+        rz_solver_clear(sv);
+        value = 9;
+        CHECK_OK(rz_solver_solve(sv, st, budget, &solved, &value, NULL, NULL, &err), &err);
+        if (solved) by_exact++, bad += value != (score > 0) - (score < 0);
+        n++;
+    }
+    fclose(f);
+    CHECKF(bad == 0 && touched == 0, "value alone, %s: %d wrong, %d over budget with the output set", name, bad, touched);
+    CHECKF(by_wdl > n / 2 && by_wdl > by_exact + n / 10,
+           "value alone, %s: %d of %d decided within %ld nodes, the exact search %d", name, by_wdl, n, budget, by_exact);
+    printf("value alone, %s: %d of %d decided within %ld nodes, the exact search %d\n", name, by_wdl, n, budget, by_exact);
     rz_solver_free(sv);
 }
 
@@ -440,6 +481,7 @@ static void connect4(void)
     connect4_file(g, "Test_L2_R2", 4, 50000000, 0);
     connect4_solver_kept(g, "Test_L3_R1", 3);
     connect4_solver_kept(g, "Test_L2_R1", 5);
+    connect4_solver_wdl(g, "Test_L2_R2", 5, 20000);
     connect4_solver_clear(g);
 
     /* alpha-beta against random: it should win nearly every game */

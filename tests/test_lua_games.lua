@@ -107,12 +107,23 @@ local wv, wp, wa = xwin:solve()
 T.eq(wv, 1, "x to move wins")
 T.eq(wp, 1, "at once")
 T.eq(wa, 2, "by completing the top row")
+T.eq(select("#", xwin:outcome()), 1, "the value alone is one result")
+T.eq(xwin:outcome(), 1, "the value alone: a win")
 T.eq(ttt:new_state():solve(1), nil, "over budget: nil")
 local lost = xwin:apply(2)
 local lv2, lp2, la2 = lost:solve()
 T.eq(lv2, -1, "a finished game is lost for the player who would move")
 T.eq(lp2, 0, "with no moves left")
 T.eq(la2, nil, "and no move")
+T.eq(ttt:new_state():outcome(), 0, "the value alone: a draw")
+T.eq(lost:outcome(), -1, "the value alone: a finished game")
+T.eq(ttt:new_state():outcome(1), nil, "the value alone over budget: nil")
+-- Pons' Test_L2_R2, third position (score 2: the player to move wins): its value alone is
+-- decided within 10000 nodes, its exact solution is not
+local pons = rz.game("connect4"):new_state()
+for c in ("2531276566711153"):gmatch("%d") do pons:apply(tonumber(c) - 1) end
+T.eq(pons:outcome(10000), 1, "Pons' position: a win for the mover, within 10000 nodes")
+T.eq(pons:solve(10000), nil, "which the exact search cannot tell within them")
 local c4 = rz.game("connect4")
 local ct = rz.selfplay{game = c4, hidden = 8, positions = 2, group = 2, opening_max = 0, seed = 3,
                        value_coef = 1, solve_nodes = 2000}
@@ -194,6 +205,7 @@ local cases = {
   {function() va:search(2, {solve = 10}) end, "unknown field 'solve'"},
   {function() rz.arena(cs, rz.player(c4, "random"), {temperature = 1}) end, "needs a greedy search"},
   {function() s:solve(0) end, "max_nodes = 0"},
+  {function() s:outcome(0) end, "state:outcome: max_nodes = 0"},
   {function() s:solve("many") end, "number expected"},
 }
 for i, case in ipairs(cases) do T.raises(case[1], case[2], "misuse case " .. i) end

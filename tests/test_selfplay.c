@@ -767,6 +767,41 @@ static void test_search_solved(void)
     CHECKF(kinds[0] > 0 && kinds[1] > 0 && kinds[2] > 0, "losses %d, draws %d, wins %d", kinds[0],
            kinds[1], kinds[2]);
     CHECKF(trapped > 10, "only %d drawn or lost positions where a move sets a trap", trapped);
+    /* Pons' middle games within a small budget: the value alone is often decided where the
+     * exact search is not; a win is then kept by the moves proven to keep it, a draw by the
+     * moves proven to keep it */
+    const long small = 10000;
+    snprintf(file, sizeof file, "%s/tests/data/connect4/Test_L2_R2", test_srcdir());
+    REQUIRE((f = fopen(file, "r")));
+    int mid = 0, mid_bad = 0, decided = 0, value_only = 0;
+    for (int k = 0; fgets(line, sizeof line, f); k++) {
+        int score;
+        if (k % 5 || sscanf(line, "%127s %d", cols, &score) != 2) continue;
+        rz_game_reset(g, st);
+        for (const char *c = cols; *c >= '1' && *c <= '7'; c++) REQUIRE(rz_game_apply(g, st, *c - '1', &err) == RZ_OK);
+        const int want = (score > 0) - (score < 0);
+        int act = -1, exact = 9, v = 9, cv = 9;
+        CHECK_OK(rz_search_best_solved(g, m, sv, small, st, 2, &act, &exact, &err), &err);
+        mid++;
+        if (exact == RZ_SEARCH_UNSOLVED) continue;
+        decided++;
+        value_only += rz_game_solve(g, st, small, &v, NULL, NULL, &err) != RZ_OK;
+        memcpy(child, st, S);
+        REQUIRE(rz_game_apply(g, child, act, &err) == RZ_OK);
+        int ok = exact == want;
+        if (want >= 0)
+            ok = ok && (rz_game_is_terminal(g, child)
+                            ? want == 1
+                            : rz_game_solve(g, child, budget * 10, &cv, NULL, NULL, &err) == RZ_OK && cv == -want);
+        if (!ok && mid_bad++ < 5)
+            fprintf(stderr, "search solved, middle game: %s (score %d): move %d, exact %d, child %d\n", cols,
+                    score, act, exact, cv);
+    }
+    fclose(f);
+    CHECKF(mid_bad == 0, "search solved, middle game: %d of %d decided positions wrong", mid_bad, decided);
+    CHECKF(value_only > 20, "search solved, middle game: only %d positions decided by the value alone", value_only);
+    printf("search solved: %d of %d middle games decided within %ld nodes (%d by the value alone), the value "
+           "kept\n", decided, mid, small, value_only);
     /* over budget: the network's own search, and the root reported unsolved */
     rz_game_reset(g, st);
     int act = -1, exact = 9, plain = -2;
