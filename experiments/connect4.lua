@@ -40,7 +40,7 @@ local run = require("rlzero.run").open("connect4", {
   steps = 2000, seed = 1, hidden = 128, layers = 2, positions = 32, group = 4, opening_max = 10,
   lr = 1e-3, min_lr_ratio = 0.1, value_coef = 1.0, value_lambda = 0.7, search_depth = 2,
   search_temperature = 0.05, mirror = false, solve_nodes = 20000, eval_depth = 8,
-  eval_solve_nodes = 100000, eval_games = 50, elo_games = 10, snapshots = 4, log_every = 50,
+  eval_solve_nodes = 1000000, eval_games = 50, elo_games = 10, snapshots = 4, log_every = 50,
 }, ...)
 local cfg = run.cfg
 
@@ -75,18 +75,21 @@ local function versus(who, a, name)
   local t = rz.clock()
   local r = rz.arena(a, opp[name], {games = cfg.eval_games, seed = cfg.seed})
   local res = {seat0 = wdl(r.seat0), seat1 = wdl(r.seat1)}
-  print(string.format("%-9s vs %-6s seat0 %d/%d/%d (%.0f%% wins), seat1 %d/%d/%d (%.0f%% wins)  %.0f s",
+  print(string.format("%-16s vs %-6s seat0 %d/%d/%d (%.0f%% wins), seat1 %d/%d/%d (%.0f%% wins)  %.0f s",
                       who, name, r.seat0.wins, r.seat0.draws, r.seat0.losses, 100 * res.seat0.win_rate,
                       r.seat1.wins, r.seat1.draws, r.seat1.losses, 100 * res.seat1.win_rate, rz.clock() - t))
   return res
 end
 local res, res_untrained, res_policy = {}, {}, {}
 for _, name in ipairs{"random", "ab2", "ab4"} do res[name] = versus("agent", agent, name) end
-local res_exact -- nil with eval_solve_nodes = 0
+local res_exact, res_untrained_exact -- nil with eval_solve_nodes = 0
 if cfg.eval_solve_nodes > 0 then
   local exact = policy:search(cfg.eval_depth, {solve_nodes = cfg.eval_solve_nodes})
   res_exact = {}
   for _, name in ipairs{"ab2", "ab4"} do res_exact[name] = versus("+exact", exact, name) end
+  -- what the solver does without the learning: the untrained network in its place
+  local u = untrained:search(cfg.eval_depth, {solve_nodes = cfg.eval_solve_nodes})
+  res_untrained_exact = {ab2 = versus("untrained +exact", u, "ab2")}
 end
 res_untrained.ab2 = versus("untrained", untrained:search(cfg.eval_depth), "ab2")
 res_policy.ab2 = versus("policy", policy, "ab2")
@@ -142,7 +145,8 @@ local function met(r) return r.ab2.seat0.win_rate >= 0.9 and r.ab2.seat1.win_rat
 run:results{
   game = game:name(), steps = cfg.steps, train_seconds = train_seconds, threads = rz.threads(),
   eval_depth = cfg.eval_depth, eval_solve_nodes = cfg.eval_solve_nodes, vs = res,
-  exact_end_games_vs = res_exact, untrained_vs = res_untrained, policy_vs = res_policy,
+  exact_end_games_vs = res_exact, untrained_exact_end_games_vs = res_untrained_exact,
+  untrained_vs = res_untrained, policy_vs = res_policy,
   value_sign = signs, untrained_value_sign = signs_untrained, elo = ratings, elo_search_depth = elo_depth,
   target_ab2_win_rate = 0.9, target_met = met(res_exact or res), target_met_search_alone = met(res),
 }

@@ -38,6 +38,7 @@ end
 T.ok(c4.target_met == (c4.exact_end_games_vs.ab2.seat0.win_rate >= 0.9 and
                        c4.exact_end_games_vs.ab2.seat1.win_rate >= 0.9),
      "connect4: target_met follows the agent with exact end games")
-T.ok(c4.untrained_vs.ab2.seat1 ~= nil and c4.policy_vs.ab2.seat0 ~= nil, "connect4: the baselines are reported")
+T.ok(c4.untrained_vs.ab2.seat1 ~= nil and c4.policy_vs.ab2.seat0 ~= nil and
+     c4.untrained_exact_end_games_vs.ab2.seat1 ~= nil, "connect4: the baselines are reported")
 T.ok(c4.elo.step2 ~= nil and c4.elo.ab2 ~= nil, "connect4: the Elo table holds snapshots and references")
 T.done()
