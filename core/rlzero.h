@@ -998,11 +998,12 @@ typedef struct {
                           * 0 = off */
     long solve_nodes;    /* > 0 (needs value_coef > 0): exact value targets where the rules can
                           * decide them: after each step's games, every game's decisions are
-                          * solved exactly (rz_solver_wdl, at most solve_nodes nodes each),
-                          * from the last back to the first the solver cannot finish, and a
-                          * solved decision's value target is its exact value (+1, 0, -1 for
-                          * the mover) instead of the TD(lambda) target, which earlier
-                          * decisions then bootstrap from; 0 = off */
+                          * decided exactly (win, draw or loss: rz_solver_wdl, at most
+                          * solve_nodes nodes each), from the last back to the first the
+                          * solver cannot decide, and a decided decision's value target is
+                          * its exact value (+1, 0, -1 for the mover) instead of the
+                          * TD(lambda) target, which earlier decisions then bootstrap from;
+                          * 0 = off */
     rz_adamw_config opt; /* warmup and total_steps count trainer steps (rz_selfplay_step) */
     uint64_t seed;
 } rz_selfplay_config;
