@@ -80,7 +80,7 @@ struct rz_selfplay {
     float *vtarget;        // (n_games * M) value targets
     float *mb_vt, *dvalue; // (n_games * M)
     int8_t *exact;         // (n_games * M) solve_nodes > 0: a decision's exact value for its
-                           // mover (-1, 0, 1), or SP_UNSOLVED
+                           // mover (-1, 0, 1), or SP_UNSOLVED; per game slot, then compacted
     long *game_d0;         // (n_games) each game's first decision after compaction
     unsigned char *replay; // (threads, M + 1, S) a game's states, rebuilt to be solved
     rz_solver **solvers;   // (threads)
@@ -659,11 +659,13 @@ static int solvers_ready(rz_selfplay *t, int T, rz_error *err)
  * A game's states are rebuilt from its start position and moves; each game is solved by
  * one thread from an empty table, so which decisions are solved depends on the game alone
  * (not on the thread count), and solving backwards lets each search reuse the entries of
- * the positions after it. Returns the count solved in *solved. */
+ * the positions after it. Over MPI each rank solves the games it played and the ranks
+ * exchange the values, per game slot, then compacted like the decisions. Returns the
+ * count solved in *solved. */
 static int solve_games(rz_selfplay *t, long *solved, rz_error *err)
 {
     const rz_game *g = t->g;
-    const int n = t->n_games, G = t->cfg.group, M = t->M;
+    const int n = t->n_games, G = t->cfg.group, M = t->M, P = t->cfg.positions;
     const size_t S = t->S;
     int rc = solvers_ready(t, rz_max_threads(), err);
     if (rc) return rc;
@@ -672,16 +674,20 @@ static int solve_games(rz_selfplay *t, long *solved, rz_error *err)
         t->game_d0[i] = d0;
         d0 += t->len[i];
     }
-    long count = 0;
+    const int NR = rz_dist_size();
+    long plo, phi;
+    rz_dist_share(P, rz_dist_rank(), NR, &plo, &phi);
+    const int glo = (int)plo * G, ghi = (int)phi * G;
     int first = n;
     rz_error ferr = {0};
-#pragma omp parallel for schedule(dynamic, 1) reduction(+ : count)
-    for (int i = 0; i < n; i++) {
+#pragma omp parallel for schedule(dynamic, 1)
+    for (int i = glo; i < ghi; i++) {
         const int th = rz_thread_num();
         unsigned char *buf = t->replay + (size_t)th * (M + 1) * S;
         rz_solver *sv = t->solvers[th];
         const long b = t->game_d0[i];
         const int L = t->len[i];
+        int8_t *ex = t->exact + (size_t)i * M; /* the game's slot, compacted below */
         rz_error e = {0};
         int erc = RZ_OK;
         memcpy(buf, t->start + (size_t)(i / G) * S, S);
@@ -689,14 +695,13 @@ static int solve_games(rz_selfplay *t, long *solved, rz_error *err)
             memcpy(buf + (size_t)(j + 1) * S, buf + (size_t)j * S, S);
             erc = rz_game_apply(g, buf + (size_t)(j + 1) * S, t->action[b + j], &e);
         }
-        for (int j = 0; j < L; j++) t->exact[b + j] = SP_UNSOLVED;
+        for (int j = 0; j < L; j++) ex[j] = SP_UNSOLVED;
         rz_solver_clear(sv);
         for (int j = L - 1; j >= 0 && !erc; j--) {
             int ok = 0, v = 0;
             erc = rz_solver_wdl(sv, buf + (size_t)j * S, t->cfg.solve_nodes, &ok, &v, &e);
             if (erc || !ok) break;
-            t->exact[b + j] = (int8_t)v;
-            count++;
+            ex[j] = (int8_t)v;
         }
         if (erc) {
 #pragma omp critical(selfplay_solve_err)
@@ -707,6 +712,19 @@ static int solve_games(rz_selfplay *t, long *solved, rz_error *err)
         }
     }
     if (first < n) return rz_error_set(err, ferr.code ? ferr.code : RZ_ERR_STATE, "selfplay: %s", ferr.msg);
+    if (NR > 1) {
+        const double c0 = now_seconds();
+        rc = rz_dist_allgather(t->exact, P, (size_t)G * M, err);
+        t->comm_seconds += now_seconds() - c0;
+        if (rc) return rc;
+    }
+    /* into decision order, as play() compacted the decisions (never past a source) */
+    long count = 0;
+    for (int i = 0; i < n; i++) {
+        int8_t *ex = t->exact + t->game_d0[i];
+        memmove(ex, t->exact + (size_t)i * M, (size_t)t->len[i]);
+        for (int j = 0; j < t->len[i]; j++) count += ex[j] != SP_UNSOLVED;
+    }
     *solved = count;
     return RZ_OK;
 }

@@ -1,13 +1,13 @@
 -- mpi_run.lua: a tiny resumable GRPO (reverse task) or self-play (tic-tac-toe) run for the
 -- MPI tests; the same command under `mpirun -np N` splits each step over the ranks.
 --
---   rlzero tests/mpi_run.lua out=DIR [mode=grpo|selfplay] [steps=3] [shards=0]
+--   rlzero tests/mpi_run.lua out=DIR [mode=grpo|selfplay] [steps=3] [shards=0] [solve_nodes=0]
 --                            [fail_rank=R fail=error|file fail_step=2]
 local rz = require "rlzero"
 local run = require("rlzero.run").open("mpi", {
   mode = "grpo", steps = 3, group = 4, prompts = 5, minibatches = 2, shards = 0, log_every = 1,
   dim = 16, layers = 1, context = 40, max_new = 10,
-  fail_rank = -1, fail = "error", fail_step = 2,
+  fail_rank = -1, fail = "error", fail_step = 2, solve_nodes = 0,
 }, ...)
 local cfg = run.cfg
 
@@ -19,9 +19,12 @@ local function maybe_fail(step)
 end
 
 if cfg.mode == "selfplay" then
+  -- solve_nodes > 0: a value head, and exact targets where that budget decides
+  local solving = cfg.solve_nodes > 0
   local trainer = rz.selfplay{game = rz.game("tictactoe"), hidden = 16, layers = 1, positions = 5,
                               group = cfg.group, minibatches = cfg.minibatches, lr = 3e-3,
-                              seed = cfg.seed}
+                              seed = cfg.seed, value_coef = solving and 1 or 0,
+                              solve_nodes = cfg.solve_nodes}
   local start = 0
   local ck = run:checkpoint()
   if ck then
