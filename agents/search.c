@@ -451,8 +451,8 @@ int rz_search_best_solved(const rz_game *g, rz_mlp *m, rz_solver *sv, long max_n
     if (exact) *exact = solved ? v : RZ_SEARCH_UNSOLVED;
     if (!solved) return search_best(g, m, state, depth, NULL, action, NULL, NULL, err);
     if (v > 0) { /* the fastest win, when the exact search finishes too */
-        int plies, best;
-        if ((rc = rz_solver_solve(sv, state, max_nodes, &solved, &v, &plies, &best, err))) return rc;
+        int best;
+        if ((rc = rz_solver_solve(sv, state, max_nodes, &solved, &v, NULL, &best, err))) return rc;
         if (solved) {
             *action = best;
             return RZ_OK;
