@@ -683,37 +683,75 @@ INLINE void wsum_carry(float *out, const float *w, const float *x, size_t ldx, i
     }
 }
 
+/* Asks for part j of `parts` of the bytes [0, nb) at a to be brought into L2. A hint:
+ * nothing computed depends on it. */
+INLINE void prefetch_part(const void *a, size_t nb, int j, int parts)
+{
+    size_t per = ((nb + parts - 1) / parts + 63) & ~(size_t)63;
+    const char *c = a;
+    for (size_t off = (size_t)j * per, e = off + per; off < e && off < nb; off += 64)
+        __builtin_prefetch(c + off, 0, 1);
+}
+
+/* The bytes of the keys (or values) of positions [u, min(u + 32, n)), rounded up to a
+ * whole tile of eight keys. */
+INLINE size_t group_bytes(int u, int n, size_t C)
+{
+    int m = n - u < 32 ? n - u : 32;
+    return (size_t)((m + 7) & ~7) * C * sizeof(float);
+}
+
 /* Heads [h0, h1) of one decode row, position-major so that the row's keys and values
  * stream through memory once: the scores of 32 keys for every head in turn, then the
  * softmax of each head, then the values 32 positions at a time for every head in turn,
  * each head's sums carried in out. Every score, probability and output element is the
- * computation attention_row does, in the same order: the same bits. */
+ * computation attention_row does, in the same order: the same bits.
+ *
+ * A batch's cache outgrows the caches, so a row's keys and values come from memory, each
+ * head reading its slice of every group with a stride the hardware prefetcher follows
+ * only in part. With all the heads and at least one whole group (shorter rows stay in
+ * L3), each group asks for the next one while it computes, a share at each head: the
+ * keys' next group, then the first values; the values' next group, then the next row's
+ * first keys (kn, the first nn positions; NULL for none). */
 RZ_CLONES static void attention_decode(float *out, float *p, size_t ldp, const float *q,
                                        const float *kc, const float *vc, int n, int h0, int h1,
-                                       int NH, int hd)
+                                       int NH, int hd, const float *kn, int nn)
 {
     enum { G = 32 };
     size_t C = (size_t)NH * hd, tile = 8 * C, htile = (size_t)8 * hd;
-    int u = 0;
-    for (; u + G <= n; u += G)
-        for (int h = h0; h < h1; h++)
-            dots_t(p + h * ldp + u, q + h * hd, kc + (u / 8) * tile + h * htile, G, hd, tile);
-    if (u < n)
-        for (int h = h0; h < h1; h++)
-            dots_t(p + h * ldp + u, q + h * hd, kc + (u / 8) * tile + h * htile, n - u, hd, tile);
+    int ahead = h0 == 0 && h1 == NH && n >= G, parts = h1 - h0;
+    for (int u = 0; u < n; u += G) {
+        int more = u + G < n;
+        const float *next = more ? kc + ((u + G) / 8) * tile : vc;
+        size_t nb = more ? group_bytes(u + G, n, C) : group_bytes(0, n, C);
+        for (int h = h0; h < h1; h++) {
+            if (ahead) prefetch_part(next, nb, h, parts);
+            float *ph = p + h * ldp + u;
+            const float *kh = kc + (u / 8) * tile + h * htile;
+            if (more || n - u == G) /* a constant length: the 32-key kernel alone, no tail */
+                dots_t(ph, q + h * hd, kh, G, hd, tile);
+            else
+                dots_t(ph, q + h * hd, kh, n - u, hd, tile);
+        }
+    }
     float scale = 1.0f / sqrtf((float)hd);
     for (int h = h0; h < h1; h++) softmax_scaled(p + h * ldp, n, scale);
-    for (u = 0; u < n; u += G) {
-        int m = n - u < G ? n - u : G;
-        for (int h = h0; h < h1; h++)
+    for (int u = 0; u < n; u += G) {
+        int m = n - u < G ? n - u : G, more = u + G < n;
+        const float *next = more ? vc + (size_t)(u + G) * C : kn;
+        size_t nb = more ? group_bytes(u + G, n, C) : kn ? group_bytes(0, nn, C) : 0;
+        for (int h = h0; h < h1; h++) {
+            if (ahead && next) prefetch_part(next, nb, h, parts);
             wsum_carry(out + h * hd, p + h * ldp + u, vc + u * C + h * hd, C, m, hd, u > 0);
+        }
     }
 }
 
 void rz_attention_decode(float *out, float *p, size_t ldp, const float *q, const float *kc,
-                         const float *vc, int n, int h0, int h1, int NH, int hd)
+                         const float *vc, int n, int h0, int h1, int NH, int hd,
+                         const float *kn, int nn)
 {
-    attention_decode(out, p, ldp, q, kc, vc, n, h0, h1, NH, hd);
+    attention_decode(out, p, ldp, q, kc, vc, n, h0, h1, NH, hd, kn, nn);
 }
 
 void rz_attention_row(float *out, float *p, const float *q, const float *kt, const float *v,

@@ -74,10 +74,13 @@ void rz_attention_row(float *out /* (hd) */, float *p /* (n) */, const float *q 
  * h's probabilities in p + h * ldp. The cache is position-major: kc holds tiles of eight
  * positions, each tile every head's keys transposed (element i of head h of position u
  * at kc[(u / 8) * 8C + 8 hd h + 8i + u % 8], C = NH hd; the tiles up to n rounded up to 8
- * must be readable), and vc the values as rows of C. */
+ * must be readable), and vc the values as rows of C. kn and nn name the keys and length of
+ * the row computed next (NULL if none): a hint, with all the heads, to fetch its first
+ * keys ahead; the results never depend on it. */
 void rz_attention_decode(float *out /* (C) */, float *p /* (NH, ldp) */, size_t ldp,
                          const float *q /* (C) */, const float *kc /* (n/8, NH, hd, 8) */,
-                         const float *vc /* (n, C) */, int n, int h0, int h1, int NH, int hd);
+                         const float *vc /* (n, C) */, int n, int h0, int h1, int NH, int hd,
+                         const float *kn, int nn);
 /* Causal multi-head attention over (B, T): q, k, v already projected (and rotated);
  * att keeps the probabilities for backward (entries above the diagonal are unspecified).
  * Returns RZ_ERR_NOMEM when its per-thread workspace cannot be allocated. */

@@ -659,12 +659,17 @@ static void decode_rows(rz_transformer *m, rz_kvcache *c, int r0, int r1, const 
                 for (int h = 0; h < NH; h++)
                     rz_attention_decode(atty + (size_t)i * C, pbuf + (size_t)i * NH * len, len,
                                         qr + i * ldr, kc + slot[i] * kslot_stride,
-                                        vc + slot[i] * slot_stride, pos[i] + 1, h, h + 1, NH, hd);
+                                        vc + slot[i] * slot_stride, pos[i] + 1, h, h + 1, NH, hd,
+                                        NULL, 0);
         } else {
-            for (int i = 0; i < n; i++)
+            for (int i = 0; i < n; i++) {
+                int more = i + 1 < n; /* the next row's keys are fetched during this one */
                 rz_attention_decode(atty + (size_t)i * C, pbuf + (size_t)i * NH * len, len,
                                     qr + i * ldr, kc + slot[i] * kslot_stride,
-                                    vc + slot[i] * slot_stride, pos[i] + 1, 0, NH, NH, hd);
+                                    vc + slot[i] * slot_stride, pos[i] + 1, 0, NH, NH, hd,
+                                    more ? kc + slot[i + 1] * kslot_stride : NULL,
+                                    more ? pos[i + 1] + 1 : 0);
+            }
         }
         rz_matmul_rows(tmp, atty, w + o->o, n, C, C);
         for (size_t i = 0; i < (size_t)n * C; i++) x[i] = x[i] + tmp[i];
