@@ -221,15 +221,17 @@ static void test_decode(void)
     cfg.dim = 32;
     cfg.layers = 2;
     cfg.heads = 4;
-    cfg.context = 16;
+    cfg.context = 80;
     rz_error err = {0};
     rz_transformer *m = NULL;
     REQUIRE(rz_transformer_create(&m, &cfg, 5, &err) == RZ_OK);
     rz_rng rng;
     rz_rng_seed(&rng, 77);
     scale_params(m, &rng);
-    enum { S = 3, MAXT = 16 };
-    const int V = cfg.vocab, lens[S] = {5, 9, 16};
+    /* the decode's attention takes the positions 32 at a time (and fetches the next group
+     * and the next row ahead): lengths below, at and past one and two groups */
+    enum { S = 5, MAXT = 75 };
+    const int V = cfg.vocab, lens[S] = {5, 9, 32, 33, 75};
     int seq[S][MAXT];
     static float full[S][MAXT * 13], dec[S][MAXT * 13], alone[MAXT * 13];
     for (int s = 0; s < S; s++) {
@@ -238,7 +240,7 @@ static void test_decode(void)
         memcpy(full[s], rz_transformer_logits(m), sizeof(float) * lens[s] * V);
     }
     /* keep a forward's logits around: decode must not disturb them */
-    REQUIRE(rz_transformer_forward(m, seq[2], 1, lens[2], &err) == RZ_OK);
+    REQUIRE(rz_transformer_forward(m, seq[S - 1], 1, lens[S - 1], &err) == RZ_OK);
 
     rz_kvcache *c = NULL;
     CHECK_OK(rz_kvcache_create(&c, m, S, MAXT, &err), &err);
@@ -259,7 +261,7 @@ static void test_decode(void)
         CHECKF(e <= 1e-5, "sequence %d (length %d): decode vs forward rel err %g", s, lens[s], e);
     }
     printf("decode vs full forward: worst rel err %.2e\n", worst);
-    CHECK(memcmp(rz_transformer_logits(m), full[2], sizeof(float) * lens[2] * V) == 0);
+    CHECK(memcmp(rz_transformer_logits(m), full[S - 1], sizeof(float) * lens[S - 1] * V) == 0);
 
     /* batch invariance: sequence 1 fed alone into slot 2 of a fresh cache gives the same
      * bits as in the batch; then slot 2 is reused for sequence 0 from position 0 */
@@ -276,6 +278,12 @@ static void test_decode(void)
         CHECK_OK(rz_transformer_decode(m, c2, 1, &slot, &t, &seq[0][t], alone + t * V, &err), &err);
     }
     CHECK(memcmp(alone, dec[0], sizeof(float) * lens[0] * V) == 0);
+    for (int t = 0; t < lens[S - 1]; t++) { /* past two groups of positions, alone */
+        int slot = 3;
+        CHECK_OK(rz_transformer_decode(m, c2, 1, &slot, &t, &seq[S - 1][t], alone + t * V, &err),
+                 &err);
+    }
+    CHECK(memcmp(alone, dec[S - 1], sizeof(float) * lens[S - 1] * V) == 0);
 
     /* misuse */
     int slot2[2] = {0, 0}, pos2[2] = {0, 0}, tok2[2] = {1, 1}, bad;
@@ -288,10 +296,10 @@ static void test_decode(void)
     bad = 13;
     CHECK(rz_transformer_decode(m, c2, 1, &slot2[0], &pos2[0], &bad, out2, &err) == RZ_ERR_ARG);
     CHECKF(strstr(err.msg, "token 13") != NULL, "message: %s", err.msg);
-    bad = 3;
+    bad = S;
     CHECK(rz_transformer_decode(m, c2, 1, &bad, &pos2[0], tok2, out2, &err) == RZ_ERR_ARG);
     rz_kvcache *c3 = NULL;
-    CHECK(rz_kvcache_create(&c3, m, 2, 17, &err) == RZ_ERR_ARG && c3 == NULL);
+    CHECK(rz_kvcache_create(&c3, m, 2, cfg.context + 1, &err) == RZ_ERR_ARG && c3 == NULL);
     CHECKF(strstr(err.msg, "len") != NULL, "message: %s", err.msg);
     CHECK(rz_kvcache_create(&c3, m, 0, 4, &err) == RZ_ERR_ARG);
     rz_kvcache_free(c);
