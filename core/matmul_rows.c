@@ -6,24 +6,10 @@
  * fixed tree (hsum8, or hsum8x4 for four outputs at once, which gives the same bits), and
  * the tail (n % 8) is added last in order. Tiles of 4 or 2 rows x 4 outputs reuse loads;
  * the 1x4 and 1x1 tiles cover the edges. So a row's result never depends on the other
- * rows, and a sequence decodes to the same bits alone or in any batch.
- *
- * This file alone is compiled with floating-point contraction (-ffp-contract=fast): each
- * a += x * w becomes one fused multiply-add where the clone has them (x86-64-v3 and v4),
- * which halves the instructions of the inner loops (about 8% faster decoding at batch 64
- * of a dim-128 model). Every tile contracts the same statements, so the invariance
- * holds; a machine without FMA computes the same sums with two roundings each, so the
- * bits may differ from one machine to another, as BLAS results do. */
+ * rows, and a sequence decodes to the same bits alone or in any batch, with fused
+ * multiply-adds or without (simd.h). */
 #include "ops.h"
 #include "simd.h"
-
-/* the FMA clones, and the 32 vector registers of x86-64-v4 for the 4x4 tile */
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && defined(__linux__)
-#define RZ_FMA_CLONES \
-    __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
-#else
-#define RZ_FMA_CLONES
-#endif
 
 INLINE void tile_1x1(float *y, const float *x, const float *w, int n)
 {
@@ -96,7 +82,7 @@ INLINE void tile_2x4(float *y, int ldy, const float *x, int ldx, const float *w,
 }
 
 /* Four rows by four outputs: sixteen accumulators, which only the 32 vector registers of
- * the x86-64-v4 clone hold without spilling (the others still give the same bits). */
+ * the x86-64-v4 clone hold without spilling (the v3 clone spills, to the same bits). */
 INLINE void tile_4x4(float *y, int ldy, const float *x, int ldx, const float *w, int ldw, int n,
                      int pf)
 {
@@ -125,7 +111,7 @@ INLINE void tile_4x4(float *y, int ldy, const float *x, int ldx, const float *w,
 
 /* out[:, o0:o1] for every row: four outputs at a time, all the rows passing by while
  * their four rows of W sit in L1; the first group of rows prefetches the next four. */
-RZ_FMA_CLONES static void matmul_rows_block(float *out, const float *in, const float *w, int N,
+RZ_CLONES static void matmul_rows_block(float *out, const float *in, const float *w, int N,
                                         int IC, int OC, int o0, int o1)
 {
     int o = o0;

@@ -295,9 +295,9 @@ INLINE float max8(v8 a)
 }
 
 /* e^x in every lane: Cephes' expf (x = n ln2 + r with ln 2 in two parts, a degree-5
- * polynomial in r, then scale by 2^n), within about 1 ulp of expf. Only +, -, * and bit
- * operations, so every clone gives the same bits, and a value gives the same bits in
- * whichever lane it falls. Below -87.33 (under FLT_MIN) it gives 0, -inf included; above
+ * polynomial in r, then scale by 2^n), within about 1 ulp of expf. Only +, -, * (fused
+ * where the clone has FMA, see simd.h) and bit operations, lane by lane, so a value gives
+ * the same bits in whichever lane it falls. Below -87.33 (under FLT_MIN) it gives 0, -inf included; above
  * 88 it saturates at e^88; NaN stays NaN. */
 INLINE v8 exp8(v8 x)
 {

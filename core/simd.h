@@ -74,11 +74,17 @@ INLINE float tail(float s, const float *a, const float *b, int i, int n)
     return s;
 }
 
-/* The x86-64-v4 clone is there for its 32 vector registers; its vectors stay 8 wide, and
- * floating-point contraction stays off under -std=c11, so every clone gives the same
- * bits (matmul_rows.c alone contracts, see there). */
+/* The kernels' clones: x86-64-v4 for its 32 vector registers, v3 for AVX2, the baseline
+ * for the rest; the vectors stay eight wide in all of them, so a sum's order is the same.
+ * The kernels' files are compiled with floating-point contraction (-ffp-contract=fast):
+ * each a += x * y becomes one fused multiply-add in the v3 and v4 clones, which halves the
+ * arithmetic instructions of the inner loops. Each kernel contracts the same statements
+ * wherever it runs, so its results stay independent of the thread count and of the other
+ * rows of a batch; the baseline clone rounds the same sums twice, so bits may differ
+ * between machines with and without FMA, as BLAS results do. */
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && defined(__linux__)
-#define RZ_CLONES __attribute__((target_clones("arch=x86-64-v4", "avx2", "default")))
+#define RZ_CLONES \
+    __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
 #else
 #define RZ_CLONES
 #endif
