@@ -1,4 +1,4 @@
-/* ops.c: layer functions (forward/backward pairs) for the models and the GRPO objective.
+/* ops.c: layer functions (forward/backward pairs) for the transformer.
  *
  * Determinism: parallel loops only ever split work whose outputs are disjoint (rows, heads,
  * or column blocks for weight-gradient reductions), and every sum runs in a fixed order,
@@ -9,60 +9,6 @@
 
 #include "ops.h"
 #include "simd.h"
-
-/* ------------------------------------------------------------- log-softmax */
-
-void rz_logprob_forward(float *logp, float *entropy, const float *logits, const int *targets,
-                        int N, int V)
-{
-#pragma omp parallel for schedule(static) if((size_t)N * V >= RZ_PAR_MIN)
-    for (int n = 0; n < N; n++) {
-        const float *row = logits + (size_t)n * V;
-        float mx = -INFINITY;
-        for (int i = 0; i < V; i++)
-            if (row[i] > mx) mx = row[i];
-        if (mx == -INFINITY) { /* every action masked: no distribution to speak of */
-            logp[n] = -INFINITY;
-            if (entropy) entropy[n] = 0.0f;
-            continue;
-        }
-        double sum = 0.0;
-        for (int i = 0; i < V; i++) sum += exp((double)row[i] - mx); /* exp(-inf) = 0 */
-        double lse = mx + log(sum);
-        logp[n] = (float)(row[targets[n]] - lse);
-        if (entropy) {
-            /* H = -sum p log p; masked entries have p = 0 and contribute 0 (not 0 * -inf) */
-            double h = 0.0;
-            for (int i = 0; i < V; i++) {
-                if (row[i] == -INFINITY) continue;
-                double lp = row[i] - lse;
-                h -= exp(lp) * lp;
-            }
-            entropy[n] = (float)h;
-        }
-    }
-}
-
-void rz_logprob_backward(float *dlogits, const float *dlogp, const float *logits,
-                         const int *targets, int N, int V)
-{
-#pragma omp parallel for schedule(static) if((size_t)N * V >= RZ_PAR_MIN)
-    for (int n = 0; n < N; n++) {
-        const float *row = logits + (size_t)n * V;
-        float *drow = dlogits + (size_t)n * V;
-        float g = dlogp[n];
-        if (g == 0.0f) continue;
-        float mx = -INFINITY;
-        for (int i = 0; i < V; i++)
-            if (row[i] > mx) mx = row[i];
-        if (mx == -INFINITY) continue; /* fully masked row: logp is constant -inf */
-        double sum = 0.0;
-        for (int i = 0; i < V; i++) sum += exp((double)row[i] - mx);
-        double lse = mx + log(sum);
-        for (int i = 0; i < V; i++) drow[i] -= g * (float)exp(row[i] - lse);
-        drow[targets[n]] += g;
-    }
-}
 
 /* ------------------------------------------------------------------ matmul */
 
