@@ -18,32 +18,39 @@
 -- and a corpus whose tagged chain questions are thought through step by step only 5% of
 -- the time (p_worked_think; the rest: a short thought and a guess), so the base model
 -- rarely reasons inside the template and RL has to bring it out.
--- Measured at these defaults (seed 1; 36 min from scratch on two threads, most of it
+-- Measured at these defaults (seed 1; 32-36 min from scratch on two threads, most of it
 -- pretraining the three bases):
---   R1-Zero: held-out pass@1 0.040 -> 0.930, mean length 15.4 -> 56.1 tokens.
---   cold start (SFT on 32 worked examples): 0.930 before any RL; reaches 90% and 95% of
---     R1-Zero's final accuracy (0.967, its curve's mean over the last fifth) at RL step 1,
---     R1-Zero at steps 20 and 35. At 100% the order flips (50 vs 40): both curves sit
---     within the 200-item curve's noise of their plateau, cold start's higher (0.965 vs
---     0.930 at the end).
---   distillation (971 traces of R1-Zero's model): the 64/2 student beats RL on the same
---     student (0.575 vs 0.425; hardest slice 0.522 vs 0.275) and the 128/4 model
---     fine-tuned on direct answers on the hardest slice (0.522 vs 0.058).
--- Other settings:
+--   R1-Zero: held-out pass@1 0.020 -> 0.965, mean length 15.4 -> 56.2 tokens.
+--   cold start (SFT on 32 worked examples): 0.935 before any RL; reaches 90% and 95% of
+--     R1-Zero's final accuracy (0.969, its curve's mean over the last fifth) at RL step 1,
+--     R1-Zero at step 20, and 100% of it at step 35 vs 40; both end on the same plateau
+--     (0.960 vs 0.965 at the end).
+--   distillation (1000 traces of R1-Zero's model): the 64/2 student beats RL on the same
+--     student (0.745 vs 0.655; hardest slice 0.696 vs 0.565) and the 128/4 model
+--     fine-tuned on direct answers on the hardest slice (0.696 vs 0.058).
+-- Other settings ("old kernels": measured before the kernels were built with fused
+-- multiply-adds, which changed every run's last bits; a run now gives nearby figures, not
+-- those exactly):
 --   one-digit terms, max_term=9 context=80 max_new=64 p_worked_think=0.2 (36 min, one
---     thread): R1-Zero 0.185 -> 1.000; cold start at 90/95% of R1-Zero's final at step 1
+--     thread, old kernels): R1-Zero 0.185 -> 1.000; cold start at 90/95% of R1-Zero's final at step 1
 --     vs 30; distilled beats small RL (0.985 vs 0.965) but NOT the direct model on the
 --     hardest slice (0.957 vs 1.000): a 128/4 model sums six one-digit terms at once.
---   p_worked_think=0.2 with two-digit terms: the base already reasons in the template
+--   p_worked_think=0.2 with two-digit terms (old kernels): the base already reasons in the template
 --     sometimes and R1-Zero reaches 0.90 within 15 steps, so cold start is ahead only at
 --     90% (step 1 vs 15), not at 95% (35 vs 15).
---   p_mixed=0.5, a bilingual corpus (arms=base,r1zero,r1zero_lang: 10 min on two threads).
---     With the English-only default the reasoning has no letters to mix, and r1zero_lang
---     repeats R1-Zero's row. Here the base reasons in Greek (0.99 of the greedy reasoning's
---     letters); pure RL keeps mixing (0.855; its samples' language reward is 0.45 in the
---     first and last tenth of the steps); the language reward removes it (0.000; its
---     samples 0.52 -> 0.997) at a small cost in accuracy (0.745 vs 0.760, hardest slice
---     0.319 vs 0.362), as the paper found. All arms at p_mixed=0.5 (32 min): cold start
+--   p_mixed=0.5, a bilingual corpus (arms=base,r1zero,r1zero_lang: 10 min on two threads;
+--     measured with the current kernels at seeds 1 and 2). With the English-only default
+--     the reasoning has no letters to mix, and r1zero_lang repeats R1-Zero's row. Here the
+--     base reasons mostly in Greek (0.995 and 0.770 of the greedy reasoning's letters).
+--     Pure RL sheds part of it on its own: its samples' language reward goes 0.45 -> 0.91
+--     and 0.49 -> 0.72 from the first to the last tenth of the steps (greedy mixing 0.000
+--     and 0.125). The language reward takes both to 1.000 (samples 0.52 -> 1.000 and
+--     0.54 -> 0.999, mixing 0.000), here at no cost in accuracy (0.710 vs 0.675 and 0.615
+--     vs 0.585; hardest slice 0.275 vs 0.290 and 0.274 vs 0.151). With the old kernels
+--     seed 1 had pure RL keep mixing throughout (0.855; samples 0.45 in both tenths) and
+--     the reward cost a little accuracy (0.745 vs 0.760): whether pure RL drifts to one
+--     language is a property of the run, removing the mixing is the reward's. All arms at
+--     p_mixed=0.5 (32 min, old kernels): cold start
 --     reasons in English (mixing 0.000) and reaches R1-Zero's final accuracy (0.742) at
 --     step 10, R1-Zero at 105; but the 64/2 student learns neither way (distilled 0.025,
 --     small RL 0.020), so distillation does not reproduce there.
