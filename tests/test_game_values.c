@@ -10,6 +10,7 @@
  *  - breakthrough: movement, capture and winning rules on hand-built positions, and the
  *    alpha-beta player against random. */
 #include "test.h"
+#include "pons.h"
 
 #define MAXS 1024
 
@@ -253,16 +254,6 @@ static void nim_players(const char *spec, int x)
 
 /* ------------------------------------------------------------------ connect4 */
 
-static FILE *open_data(const char *name)
-{
-    char path[1024];
-    snprintf(path, sizeof path, "%s/tests/data/connect4/%s", test_srcdir(), name);
-    FILE *f = fopen(path, "r");
-    if (!f) fprintf(stderr, "cannot open %s\n", path);
-    REQUIRE(f);
-    return f;
-}
-
 /* Pons' score from a solve: (22 - the winner's stones at the end), signed for the mover. */
 static int pons_score(int value, int plies, int moves_now)
 {
@@ -271,21 +262,11 @@ static int pons_score(int value, int plies, int moves_now)
     return value * (22 - (T + 1) / 2);
 }
 
-/* Loads a position given as 1-based columns. */
-static int load_pons(const rz_game *g, void *st, const char *cols)
-{
-    rz_error err = {0};
-    rz_game_reset(g, st);
-    for (const char *c = cols; *c >= '1' && *c <= '7'; c++)
-        if (rz_game_apply(g, st, *c - '1', &err) != RZ_OK) return 0;
-    return !rz_game_is_terminal(g, st);
-}
-
 static void connect4_file(const rz_game *g, const char *name, int every, long max_nodes, int ab_check)
 {
-    FILE *f = open_data(name);
-    char line[256], cols[128];
-    int score, n = 0, bad = 0, bad_load = 0, ab_tested[4] = {0}, ab_bad = 0;
+    FILE *f = pons_open(name);
+    char cols[128];
+    int score, k = 0, n = 0, bad = 0, bad_load = 0, ab_tested[4] = {0}, ab_bad = 0;
     rz_player *ab[4] = {NULL};
     const int depths[4] = {1, 3, 4, 6};
     if (ab_check)
@@ -296,11 +277,9 @@ static void connect4_file(const rz_game *g, const char *name, int every, long ma
         }
     rz_rng rng;
     rz_rng_seed(&rng, 31);
-    for (int k = 0; fgets(line, sizeof line, f); k++) {
-        if (k % every) continue;
-        if (sscanf(line, "%127s %d", cols, &score) != 2) continue;
+    while (pons_next(f, every, &k, cols, &score)) {
         unsigned char st[MAXS];
-        if (!load_pons(g, st, cols)) {
+        if (!pons_load(g, st, cols)) {
             bad_load++;
             continue;
         }
@@ -348,16 +327,16 @@ static void connect4_file(const rz_game *g, const char *name, int every, long ma
  * table), then it is solved in full; every value and distance must still be Pons'. */
 static void connect4_solver_kept(const rz_game *g, const char *name, int every)
 {
-    FILE *f = open_data(name);
+    FILE *f = pons_open(name);
     rz_solver *sv = NULL;
     rz_error err = {0};
     CHECK_OK(rz_solver_create(&sv, g, 10000000, &err), &err);
     REQUIRE(sv);
-    char line[256], cols[128];
-    int score, n = 0, bad = 0, aborted = 0, touched = 0;
-    for (int k = 0; fgets(line, sizeof line, f); k++) {
+    char cols[128];
+    int score, k = 0, n = 0, bad = 0, aborted = 0, touched = 0;
+    while (pons_next(f, every, &k, cols, &score)) {
         unsigned char st[MAXS];
-        if (k % every || sscanf(line, "%127s %d", cols, &score) != 2 || !load_pons(g, st, cols)) continue;
+        if (!pons_load(g, st, cols)) continue;
         n++; /* every position read counts, the ones whose value alone is wrong too */
         int solved = -1, value = 9, plies = -1, action = -1;
         CHECK_OK(rz_solver_solve(sv, st, 10, &solved, &value, &plies, &action, &err), &err);
@@ -388,16 +367,16 @@ static void connect4_solver_kept(const rz_game *g, const char *name, int every)
  * search within the same budget (the narrow window is what makes it worth having). */
 static void connect4_solver_wdl(const rz_game *g, const char *name, int every, long budget)
 {
-    FILE *f = open_data(name);
+    FILE *f = pons_open(name);
     rz_solver *sv = NULL;
     rz_error err = {0};
     CHECK_OK(rz_solver_create(&sv, g, budget, &err), &err);
     REQUIRE(sv);
-    char line[256], cols[128];
-    int score, n = 0, bad = 0, touched = 0, by_wdl = 0, by_exact = 0;
-    for (int k = 0; fgets(line, sizeof line, f); k++) {
+    char cols[128];
+    int score, k = 0, n = 0, bad = 0, touched = 0, by_wdl = 0, by_exact = 0;
+    while (pons_next(f, every, &k, cols, &score)) {
         unsigned char st[MAXS];
-        if (k % every || sscanf(line, "%127s %d", cols, &score) != 2 || !load_pons(g, st, cols)) continue;
+        if (!pons_load(g, st, cols)) continue;
         int solved = -1, value = 9;
         rz_solver_clear(sv);
         CHECK_OK(rz_solver_wdl(sv, st, budget, &solved, &value, &err), &err);
@@ -425,7 +404,7 @@ static void connect4_solver_clear(const rz_game *g)
     CHECK_OK(rz_solver_create(&sv, g, 10000000, &err), &err);
     REQUIRE(sv);
     unsigned char st[MAXS];
-    REQUIRE(load_pons(g, st, "5554224333234511764415115")); /* Test_L2_R1's first position */
+    REQUIRE(pons_load(g, st, "5554224333234511764415115")); /* Test_L2_R1's first position */
     int solved = -1, value = 9;
     rz_solver_clear(sv);
     CHECK_OK(rz_solver_solve(sv, st, 10, &solved, &value, NULL, NULL, &err), &err);

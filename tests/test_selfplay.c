@@ -5,6 +5,7 @@
 #include <omp.h>
 
 #include "test.h"
+#include "pons.h"
 #include "gradcheck.h"
 
 static rz_game *game(const char *spec)
@@ -703,31 +704,6 @@ static int most_traps(const rz_game *g, const void *st, int want, int a, int *at
     return most;
 }
 
-/* Pons' test positions (tests/data/connect4/name, lines "moves score", the moves 1-based
- * columns): the position of every `every`-th line, from the first, played into st, with its
- * moves in cols and its score; 0 at the end of the file. *k counts the lines read. */
-static FILE *open_pons(const char *name)
-{
-    char file[1024];
-    snprintf(file, sizeof file, "%s/tests/data/connect4/%s", test_srcdir(), name);
-    FILE *f = fopen(file, "r");
-    REQUIRE(f);
-    return f;
-}
-
-static int next_pons(FILE *f, int every, int *k, const rz_game *g, void *st, char cols[128], int *score)
-{
-    char line[256];
-    while (fgets(line, sizeof line, f))
-        if ((*k)++ % every == 0 && sscanf(line, "%127s %d", cols, score) == 2) {
-            rz_game_reset(g, st);
-            for (const char *c = cols; *c >= '1' && *c <= '7'; c++)
-                REQUIRE(rz_game_apply(g, st, *c - '1', NULL) == RZ_OK);
-            return 1;
-        }
-    return 0;
-}
-
 /* rz_search_best_solved on Pons' end-game positions (known values): it reports the
  * value, a won position is played as a win (the fastest: the child is lost in one ply
  * less) and a drawn one kept drawn, and in a drawn or lost position its move sets as many
@@ -745,12 +721,13 @@ static void test_search_solved(void)
     CHECK_OK(rz_solver_create(&sv, g, budget, &err), &err);
     CHECK_OK(rz_solver_create(&other, g, budget, &err), &err);
     char cols[128];
-    FILE *f = open_pons("Test_L3_R1");
+    FILE *f = pons_open("Test_L3_R1");
     unsigned char st[512], child[512], prev[512];
     const size_t S = rz_game_state_size(g);
     REQUIRE(S <= sizeof st);
     int n = 0, bad = 0, kinds[3] = {0}, have_prev = 0, trapped = 0, score, k = 0;
-    while (next_pons(f, 4, &k, g, st, cols, &score)) {
+    while (pons_next(f, 4, &k, cols, &score)) {
+        REQUIRE(pons_load(g, st, cols));
         const int want = (score > 0) - (score < 0);
         int act = -1, exact = 9, act2 = -2, cv = 9, cp = -1, plies = -1, v = 9;
         CHECK_OK(rz_search_best_solved(g, m, sv, budget, st, 2, &act, &exact, &err), &err);
@@ -789,10 +766,11 @@ static void test_search_solved(void)
     /* Pons' middle games within a small budget: the value alone is often decided where the
      * exact search is not; the move then keeps a win a win and a draw a draw */
     const long small = 10000;
-    f = open_pons("Test_L2_R2");
+    f = pons_open("Test_L2_R2");
     int mid = 0, mid_bad = 0, decided = 0, value_only = 0;
     k = 0;
-    while (next_pons(f, 5, &k, g, st, cols, &score)) {
+    while (pons_next(f, 5, &k, cols, &score)) {
+        REQUIRE(pons_load(g, st, cols));
         const int want = (score > 0) - (score < 0);
         int act = -1, exact = 9, v = 9, cv = 9;
         CHECK_OK(rz_search_best_solved(g, m, sv, small, st, 2, &act, &exact, &err), &err);
