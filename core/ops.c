@@ -243,8 +243,8 @@ INLINE float max8(v8 a)
 /* e^x in every lane: Cephes' expf (x = n ln2 + r with ln 2 in two parts, a degree-5
  * polynomial in r, then scale by 2^n), within about 1 ulp of expf. Only +, -, * (fused
  * where the clone has FMA, see simd.h) and bit operations, lane by lane, so a value gives
- * the same bits in whichever lane it falls. Below -87.33 (under FLT_MIN) it gives 0, -inf included; above
- * 88 it saturates at e^88; NaN stays NaN. */
+ * the same bits in whichever lane it falls. Below -87.33 (under FLT_MIN) it gives 0, -inf
+ * included; above 88 it saturates at e^88; NaN stays NaN. */
 INLINE v8 exp8(v8 x)
 {
     v8i tiny = x < splat8(-87.33f);
@@ -430,11 +430,11 @@ INLINE void prefetch_part(const void *a, size_t nb, int j, int parts)
         __builtin_prefetch(c + off, 0, 1);
 }
 
-/* The bytes of the keys (or values) of positions [u, min(u + 32, n)), rounded up to a
+/* The bytes of the keys (or values) of positions [u, min(u + G, n)), rounded up to a
  * whole tile of eight keys. */
-INLINE size_t group_bytes(int u, int n, size_t C)
+INLINE size_t group_bytes(int u, int n, int G, size_t C)
 {
-    int m = n - u < 32 ? n - u : 32;
+    int m = n - u < G ? n - u : G;
     return (size_t)((m + 7) & ~7) * C * sizeof(float);
 }
 
@@ -460,12 +460,12 @@ RZ_CLONES static void attention_decode(float *out, float *p, size_t ldp, const f
     for (int u = 0; u < n; u += G) {
         int more = u + G < n;
         const float *next = more ? kc + ((u + G) / 8) * tile : vc;
-        size_t nb = more ? group_bytes(u + G, n, C) : group_bytes(0, n, C);
+        size_t nb = more ? group_bytes(u + G, n, G, C) : group_bytes(0, n, G, C);
         for (int h = h0; h < h1; h++) {
             if (ahead) prefetch_part(next, nb, h, parts);
             float *ph = p + h * ldp + u;
             const float *kh = kc + (u / 8) * tile + h * htile;
-            if (more || n - u == G) /* a constant length: the 32-key kernel alone, no tail */
+            if (n - u >= G) /* a whole group, a constant length: the 32-key kernel, no tail */
                 dots_t(ph, q + h * hd, kh, G, hd, tile);
             else
                 dots_t(ph, q + h * hd, kh, n - u, hd, tile);
@@ -476,7 +476,7 @@ RZ_CLONES static void attention_decode(float *out, float *p, size_t ldp, const f
     for (int u = 0; u < n; u += G) {
         int m = n - u < G ? n - u : G, more = u + G < n;
         const float *next = more ? vc + (size_t)(u + G) * C : kn;
-        size_t nb = more ? group_bytes(u + G, n, C) : kn ? group_bytes(0, nn, C) : 0;
+        size_t nb = more ? group_bytes(u + G, n, G, C) : kn ? group_bytes(0, nn, G, C) : 0;
         for (int h = h0; h < h1; h++) {
             if (ahead && next) prefetch_part(next, nb, h, parts);
             wsum_carry(out + h * hd, p + h * ldp + u, vc + u * C + h * hd, C, m, hd, u > 0);
