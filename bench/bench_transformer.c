@@ -96,17 +96,24 @@ static double bench_decode(rz_transformer *m, int batch, int T, double budget)
 
 enum { FORWARD, INPUT_GRAD, WEIGHT_GRAD };
 
+/* n floats, or the end of the benchmark with what could not be allocated */
+static float *floats(size_t n, const char *what)
+{
+    float *p = malloc(n * sizeof(float));
+    if (!p) {
+        fprintf(stderr, "bench_transformer: cannot allocate %zu floats for %s\n", n, what);
+        exit(1);
+    }
+    return p;
+}
+
 /* Seconds per call of one sgemm of a linear layer in over N rows, in the given form:
  * out = in W^T, d_in += d_out W, or d_W += d_out^T in (W is out x in, row-major). */
 static double sgemm_seconds(int form, int N, int in, int out, double budget)
 {
     size_t na = (size_t)N * (in > out ? in : out), nw = (size_t)in * out;
-    float *a = malloc(na * sizeof(float)), *b = malloc(na * sizeof(float));
-    float *w = malloc(nw * sizeof(float)), *g = malloc(nw * sizeof(float));
-    if (!a || !b || !w || !g) {
-        rz_error err = {0};
-        die(RZ_ERR_NOMEM, &err);
-    }
+    float *a = floats(na, "an sgemm's rows"), *b = floats(na, "an sgemm's rows");
+    float *w = floats(nw, "an sgemm's weights"), *g = floats(nw, "an sgemm's weights");
     for (size_t i = 0; i < na; i++) a[i] = (float)(i % 13) * 0.01f, b[i] = 0.0f;
     for (size_t i = 0; i < nw; i++) w[i] = (float)(i % 7) * 0.01f, g[i] = 0.0f;
     long calls = 0;
@@ -134,11 +141,7 @@ typedef float v8 __attribute__((vector_size(32)));
 static double stream_rate(void)
 {
     size_t n = (size_t)64 << 20 >> 2; /* 64 MiB of floats */
-    float *x = malloc(n * sizeof(float));
-    if (!x) {
-        rz_error err = {0};
-        die(RZ_ERR_NOMEM, &err);
-    }
+    float *x = floats(n, "the streaming read");
     memset(x, 0, n * sizeof(float));
     double best = 0.0;
     volatile float sink = 0.0f;
@@ -159,7 +162,8 @@ static double stream_rate(void)
                 memcpy(&v, x + i + 24, sizeof v), s3 += v;
             }
             v = s0 + s1 + s2 + s3;
-            sink += v[0];
+#pragma omp critical(stream_sink)
+            sink += v[0]; /* the sums are used, so the reads stay */
         }
         double rate = n * sizeof(float) / (now() - t0);
         if (rate > best) best = rate;
